@@ -1,0 +1,362 @@
+/* client.c - hichat connect: the terminal (or a pipe) and one socket on one
+ * loop, full duplex.
+ *
+ * On a terminal the user edits a line (term.c) while arriving lines are
+ * printed above it. Otherwise it behaves like nc: stdin bytes go to the
+ * server, received lines go to stdout, EOF on stdin half-closes, and the
+ * program ends when the server closes. */
+#include "client.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "frame.h"
+#include "loop.h"
+#include "net.h"
+#include "out.h"
+#include "server.h"
+#include "term.h"
+#include "text.h"
+#include "util.h"
+
+#define CONNECT_TIMEOUT_MS 10000
+#define READ_SIZE 65536
+/* A received line longer than this is shown in pieces of this size. */
+#define RECV_LINE_MAX 65536
+/* Input waiting for the socket; stdin is not read while it is this full. */
+#define SEND_QUEUE (1024 * 1024)
+/* Output waiting for stdout; the socket is not read while it is this full,
+ * so a slow reader of our stdout slows the server's sending, not our memory. */
+#define STDOUT_HIGH (256 * 1024)
+#define STDOUT_QUEUE (STDOUT_HIGH + READ_SIZE * 2)
+/* Text without a newline from the server is shown after this pause. */
+#define QUIET_PAUSE_MS 300
+
+typedef struct {
+    loop *l;
+    int fd;
+    int sfd;
+    term *term;
+    out *o;
+    buf send;         /* bytes for the server */
+    char *recv;       /* RECV_LINE_MAX + READ_SIZE: partial line + new bytes */
+    size_t recvlen;   /* partial line carried over */
+    int stdin_done;   /* EOF (or Ctrl-D) seen; half-close once send drains */
+    int in_partial;   /* the last byte from stdin was not a LF */
+    int stdin_file;   /* stdin cannot be polled: read it when there is room */
+    int wr_shut;
+    int status;
+    char target[NET_ADDRSTRLEN + 16];
+    loop_timer pause;
+} client;
+
+static void update_masks(client *c);
+static void stdin_file_refill(client *c);
+
+static void finish(client *c, int status)
+{
+    c->status = status;
+    loop_stop(c->l);
+}
+
+/* Shows one received line. */
+static void show(client *c, const char *line, size_t len)
+{
+    if (c->term) {
+        term_print(c->term, line, len);
+        return;
+    }
+    /* In pipe mode bytes pass through as they came, like nc. The queue is
+     * sized so this fits while the socket is paused at STDOUT_HIGH. */
+    if (out_write(c->o, line, len) < 0 || out_write(c->o, "\n", 1) < 0)
+        finish(c, 1);
+}
+
+static void take_lines(client *c, size_t len)
+{
+    size_t pos = 0, ll;
+    while (pos < len) {
+        long r = frame_line(c->recv + pos, len - pos, RECV_LINE_MAX, &ll);
+        if (r == 0)
+            break;
+        if (r < 0) { /* an over-long line: show it in pieces */
+            show(c, c->recv + pos, RECV_LINE_MAX);
+            pos += RECV_LINE_MAX;
+            continue;
+        }
+        show(c, c->recv + pos, ll);
+        pos += (size_t)r;
+    }
+    memmove(c->recv, c->recv + pos, len - pos);
+    c->recvlen = len - pos;
+    if (c->recvlen)
+        loop_timer_arm(c->l, &c->pause, QUIET_PAUSE_MS);
+    else
+        loop_timer_cancel(c->l, &c->pause);
+}
+
+static void pause_over(loop *l, loop_timer *t)
+{
+    client *c = CONTAINER_OF(t, client, pause);
+    (void)l;
+    if (c->recvlen == 0)
+        return;
+    show(c, c->recv, frame_partial(c->recv, c->recvlen));
+    c->recvlen = 0;
+}
+
+static void sock_readable(client *c)
+{
+    ssize_t n = read(c->fd, c->recv + c->recvlen, READ_SIZE);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return;
+        fprintf(stderr, "\r\x1b[Khichat: connection to %s lost: %s (%s)\n", c->target,
+                errno_name(errno), strerror(errno));
+        finish(c, 1);
+        return;
+    }
+    if (n == 0) {
+        /* The server closed: show what it sent last, even without a LF. */
+        if (c->recvlen)
+            show(c, c->recv, frame_partial(c->recv, c->recvlen));
+        c->recvlen = 0;
+        finish(c, 0);
+        return;
+    }
+    take_lines(c, c->recvlen + (size_t)n);
+}
+
+static void sock_writable(client *c)
+{
+    while (buf_len(&c->send) > 0) {
+        ssize_t n = write(c->fd, buf_data(&c->send), buf_len(&c->send));
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            fprintf(stderr, "\r\x1b[Khichat: sending to %s failed: %s (%s)\n", c->target,
+                    errno_name(errno), strerror(errno));
+            finish(c, 1);
+            return;
+        }
+        buf_consume(&c->send, (size_t)n);
+        stdin_file_refill(c);
+    }
+    if (buf_len(&c->send) == 0 && c->stdin_done && !c->wr_shut) {
+        shutdown(c->fd, SHUT_WR);
+        c->wr_shut = 1;
+    }
+}
+
+static void sock_io(loop *l, int fd, void *data, int mask)
+{
+    client *c = data;
+    (void)l, (void)fd;
+    if (mask & LOOP_READ)
+        sock_readable(c);
+    else
+        sock_writable(c);
+    update_masks(c);
+}
+
+/* Queues bytes for the server; they go when the socket is writable. */
+static void send_bytes(client *c, const char *p, size_t n)
+{
+    if (c->wr_shut)
+        return;
+    if (buf_append(&c->send, p, n) < 0) {
+        /* Only a terminal gets here (stdin pauses first): say so, keep going. */
+        if (c->term) {
+            const char msg[] = "(not sent: the server is not reading; try again later)";
+            term_print(c->term, msg, sizeof msg - 1);
+        }
+    }
+}
+
+static void stdin_eof(client *c)
+{
+    c->stdin_done = 1;
+    if (buf_len(&c->send) == 0 && !c->wr_shut) { /* else once it drains */
+        shutdown(c->fd, SHUT_WR);
+        c->wr_shut = 1;
+    }
+}
+
+/* Takes one read's worth of stdin (n == 0: EOF). */
+static void stdin_take(client *c, const char *in, ssize_t n)
+{
+    if (n <= 0) {
+        /* "Lines are sent": finish a last line that has no newline. */
+        if (c->in_partial)
+            send_bytes(c, "\n", 1);
+        stdin_eof(c);
+        return;
+    }
+    c->in_partial = in[n - 1] != '\n';
+    send_bytes(c, in, (size_t)n);
+}
+
+static void stdin_readable(loop *l, int fd, void *data, int mask)
+{
+    client *c = data;
+    char in[READ_SIZE];
+    (void)mask;
+
+    ssize_t n = read(fd, in, sizeof in);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0)
+        loop_unwatch(l, fd);
+    stdin_take(c, in, n);
+    update_masks(c);
+}
+
+/* stdin is a regular file (or /dev/null): epoll cannot watch it, and reading
+ * it never blocks, so it is read whenever the send queue has room. */
+static void stdin_file_refill(client *c)
+{
+    char in[READ_SIZE];
+    while (c->stdin_file && !c->stdin_done && buf_len(&c->send) < SEND_QUEUE - READ_SIZE) {
+        ssize_t n = read(STDIN_FILENO, in, sizeof in);
+        if (n < 0 && errno == EINTR)
+            continue;
+        stdin_take(c, in, n);
+    }
+}
+
+static void term_line(void *data, const char *line, size_t len)
+{
+    client *c = data;
+    send_bytes(c, line, len);
+    send_bytes(c, "\n", 1);
+    update_masks(c);
+}
+
+static void term_eof(void *data)
+{
+    client *c = data;
+    stdin_eof(c);
+    update_masks(c);
+}
+
+/* Reads the socket only while stdout keeps up; writes it only while there is
+ * something to send; reads stdin (pipe mode) only while the send queue has
+ * room. Backpressure flows end to end instead of into memory. */
+static void update_masks(client *c)
+{
+    int m = 0;
+    if (out_pending(c->o) < STDOUT_HIGH)
+        m |= LOOP_READ;
+    if (buf_len(&c->send) > 0)
+        m |= LOOP_WRITE;
+    loop_set_mask(c->l, c->fd, m);
+    if (!c->term && !c->stdin_done)
+        loop_set_mask(c->l, STDIN_FILENO,
+                      buf_len(&c->send) < SEND_QUEUE - READ_SIZE ? LOOP_READ : 0);
+}
+
+static void stdout_drained(void *data)
+{
+    update_masks(data);
+}
+
+static void on_signal(loop *l, int fd, void *data, int mask)
+{
+    client *c = data;
+    struct signalfd_siginfo si;
+    (void)l, (void)mask;
+    if (read(fd, &si, sizeof si) == (ssize_t)sizeof si)
+        finish(c, 0); /* Ctrl-C is how a person leaves: a normal end */
+}
+
+int client_run(const client_opts *opt)
+{
+    client cl, *c = &cl;
+    char host[256], port[16], err[NET_ERRLEN];
+    sigset_t mask;
+
+    memset(c, 0, sizeof *c);
+    c->fd = c->sfd = -1;
+    if (net_split_hostport(opt->target, DEFAULT_PORT, host, sizeof host, port, sizeof port,
+                           err, sizeof err) < 0) {
+        fprintf(stderr, "hichat: %s\n", err);
+        return 2;
+    }
+    snprintf(c->target, sizeof c->target, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host,
+             port);
+    signal(SIGPIPE, SIG_IGN);
+    c->fd = net_connect_tcp(host, port, CONNECT_TIMEOUT_MS, err, sizeof err);
+    if (c->fd < 0) {
+        fprintf(stderr, "hichat: %s\n", err);
+        return 1;
+    }
+    c->l = loop_new();
+    if (!c->l) {
+        fprintf(stderr, "hichat: epoll_create1: %s (%s)\n", errno_name(errno), strerror(errno));
+        close(c->fd);
+        return 1;
+    }
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    c->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    buf_init(&c->send, SEND_QUEUE);
+    c->recv = xmalloc(RECV_LINE_MAX + READ_SIZE);
+    loop_timer_init(&c->pause, pause_over);
+    c->o = out_new(c->l, STDOUT_FILENO, STDOUT_QUEUE);
+    out_on_drain(c->o, stdout_drained, c);
+    c->status = 0;
+
+    if (c->sfd < 0 || loop_watch(c->l, c->sfd, LOOP_READ, on_signal, c) < 0 ||
+        loop_watch(c->l, c->fd, LOOP_READ, sock_io, c) < 0) {
+        fprintf(stderr, "hichat: cannot watch the socket: %s (%s)\n", errno_name(errno),
+                strerror(errno));
+        c->status = 1;
+        goto out;
+    }
+    if (opt->nick) {
+        /* First, so that the first message already carries the nick. */
+        char line[NICK_MAX + 16];
+        int n = snprintf(line, sizeof line, "/nick %s\n", opt->nick);
+        buf_append(&c->send, line, (size_t)n);
+    }
+    if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+        c->term = term_new(c->l, STDIN_FILENO, c->o, "> ", term_line, term_eof, c);
+    if (!c->term && loop_watch(c->l, STDIN_FILENO, LOOP_READ, stdin_readable, c) < 0) {
+        if (errno == EPERM) {
+            c->stdin_file = 1;
+            stdin_file_refill(c);
+        } else {
+            c->stdin_done = 1; /* no stdin at all (closed): just listen */
+        }
+    }
+    sock_writable(c);
+    update_masks(c);
+    if (loop_run(c->l) < 0) {
+        fprintf(stderr, "hichat: epoll_wait: %s (%s)\n", errno_name(errno), strerror(errno));
+        c->status = 1;
+    }
+
+out:
+    term_free(c->term);
+    if (c->o) {
+        out_flush(c->o, 2000);
+        out_free(c->o);
+    }
+    buf_clear(&c->send);
+    free(c->recv);
+    if (c->sfd >= 0)
+        close(c->sfd);
+    close(c->fd);
+    loop_free(c->l);
+    return c->status;
+}

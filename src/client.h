@@ -1,0 +1,14 @@
+/* client.h - hichat connect. */
+#ifndef HICHAT_CLIENT_H
+#define HICHAT_CLIENT_H
+
+typedef struct {
+    const char *target; /* HOST[:PORT] or [V6]:PORT */
+    const char *nick;   /* sent as /nick right after connecting, or NULL */
+} client_opts;
+
+/* Runs the client until the server closes, the user quits, or an error.
+ * Returns the exit status: 0 normal end, 1 network error, 2 bad address. */
+int client_run(const client_opts *opt);
+
+#endif

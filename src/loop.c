@@ -1,0 +1,267 @@
+/* loop.c - see loop.h. */
+#include "loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* Events taken per epoll_wait. More would only lengthen one pass. */
+#define LOOP_EVENTS 1024
+
+typedef struct {
+    int mask; /* -1: not watched */
+    loop_io_fn *fn;
+    void *data;
+} watcher;
+
+struct loop {
+    int epfd;
+    int stop;
+    uint64_t now;
+    watcher *w; /* indexed by fd */
+    size_t nw;
+    loop_timer **heap;
+    size_t nheap, capheap;
+    void (*before)(loop *, void *);
+    void *before_data;
+    struct epoll_event ev[LOOP_EVENTS];
+};
+
+loop *loop_new(void)
+{
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0)
+        return NULL;
+    loop *l = xcalloc(1, sizeof *l);
+    l->epfd = epfd;
+    l->now = now_ms();
+    return l;
+}
+
+void loop_free(loop *l)
+{
+    if (!l)
+        return;
+    close(l->epfd);
+    free(l->w);
+    free(l->heap);
+    free(l);
+}
+
+static uint32_t to_epoll(int mask)
+{
+    return (mask & LOOP_READ ? EPOLLIN : 0u) | (mask & LOOP_WRITE ? EPOLLOUT : 0u);
+}
+
+int loop_watch(loop *l, int fd, int mask, loop_io_fn *fn, void *data)
+{
+    if (fd < 0) {
+        errno = EBADF;
+        return -1;
+    }
+    if ((size_t)fd >= l->nw) {
+        size_t n = l->nw ? l->nw : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        l->w = xrealloc(l->w, n * sizeof *l->w);
+        for (size_t i = l->nw; i < n; i++)
+            l->w[i].mask = -1;
+        l->nw = n;
+    }
+    watcher *w = &l->w[fd];
+    struct epoll_event ev = {.events = to_epoll(mask), .data.fd = fd};
+    if (epoll_ctl(l->epfd, w->mask < 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) < 0)
+        return -1;
+    w->mask = mask;
+    w->fn = fn;
+    w->data = data;
+    return 0;
+}
+
+int loop_set_mask(loop *l, int fd, int mask)
+{
+    if (fd < 0 || (size_t)fd >= l->nw || l->w[fd].mask < 0) {
+        errno = EBADF;
+        return -1;
+    }
+    if (l->w[fd].mask == mask)
+        return 0;
+    struct epoll_event ev = {.events = to_epoll(mask), .data.fd = fd};
+    if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+        return -1;
+    l->w[fd].mask = mask;
+    return 0;
+}
+
+int loop_mask(const loop *l, int fd)
+{
+    if (fd < 0 || (size_t)fd >= l->nw)
+        return -1;
+    return l->w[fd].mask;
+}
+
+void loop_unwatch(loop *l, int fd)
+{
+    if (fd < 0 || (size_t)fd >= l->nw || l->w[fd].mask < 0)
+        return;
+    /* The fd is still open (callers unwatch before close), so this cannot
+     * fail in a way that matters; the event slot is dropped either way. */
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+    l->w[fd].mask = -1;
+}
+
+/* Timers: a binary min-heap on `when`, each timer knowing its slot. */
+
+static void heap_set(loop *l, size_t i, loop_timer *t)
+{
+    l->heap[i] = t;
+    t->slot = i;
+}
+
+static void heap_up(loop *l, size_t i)
+{
+    loop_timer *t = l->heap[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (l->heap[p]->when <= t->when)
+            break;
+        heap_set(l, i, l->heap[p]);
+        i = p;
+    }
+    heap_set(l, i, t);
+}
+
+static void heap_down(loop *l, size_t i)
+{
+    loop_timer *t = l->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= l->nheap)
+            break;
+        if (c + 1 < l->nheap && l->heap[c + 1]->when < l->heap[c]->when)
+            c++;
+        if (l->heap[c]->when >= t->when)
+            break;
+        heap_set(l, i, l->heap[c]);
+        i = c;
+    }
+    heap_set(l, i, t);
+}
+
+void loop_timer_init(loop_timer *t, loop_timer_fn *fn)
+{
+    t->when = 0;
+    t->slot = LOOP_TIMER_IDLE;
+    t->fn = fn;
+}
+
+void loop_timer_cancel(loop *l, loop_timer *t)
+{
+    size_t i = t->slot;
+    if (i == LOOP_TIMER_IDLE)
+        return;
+    t->slot = LOOP_TIMER_IDLE;
+    loop_timer *last = l->heap[--l->nheap];
+    if (i == l->nheap)
+        return;
+    heap_set(l, i, last);
+    heap_up(l, i);
+    heap_down(l, last->slot);
+}
+
+void loop_timer_arm(loop *l, loop_timer *t, uint64_t delay_ms)
+{
+    loop_timer_cancel(l, t);
+    if (l->nheap == l->capheap) {
+        l->capheap = l->capheap ? l->capheap * 2 : 64;
+        l->heap = xrealloc(l->heap, l->capheap * sizeof *l->heap);
+    }
+    t->when = now_ms() + delay_ms;
+    heap_set(l, l->nheap++, t);
+    heap_up(l, t->slot);
+}
+
+void loop_before_sleep(loop *l, void (*fn)(loop *, void *), void *data)
+{
+    l->before = fn;
+    l->before_data = data;
+}
+
+void loop_stop(loop *l)
+{
+    l->stop = 1;
+}
+
+uint64_t loop_now(const loop *l)
+{
+    return l->now;
+}
+
+static void run_timers(loop *l)
+{
+    /* Timers armed by a callback for "now" wait for the next pass, so a
+     * timer that re-arms itself with delay 0 cannot starve the fds. */
+    uint64_t now = now_ms();
+    l->now = now;
+    size_t budget = l->nheap;
+    while (budget-- > 0 && l->nheap > 0 && l->heap[0]->when <= now) {
+        loop_timer *t = l->heap[0];
+        loop_timer_cancel(l, t);
+        t->fn(l, t);
+    }
+}
+
+static int next_timeout(loop *l)
+{
+    if (l->nheap == 0)
+        return -1;
+    uint64_t now = now_ms(), when = l->heap[0]->when;
+    if (when <= now)
+        return 0;
+    uint64_t d = when - now;
+    return d > 60000 ? 60000 : (int)d;
+}
+
+int loop_run(loop *l)
+{
+    l->stop = 0;
+    while (!l->stop) {
+        if (l->before)
+            l->before(l, l->before_data);
+        if (l->stop)
+            break;
+        int n = epoll_wait(l->epfd, l->ev, LOOP_EVENTS, next_timeout(l));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        l->now = now_ms();
+        for (int i = 0; i < n && !l->stop; i++) {
+            int fd = l->ev[i].data.fd;
+            uint32_t e = l->ev[i].events;
+            int fired = 0;
+            if (e & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+                fired |= LOOP_READ;
+            if (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+                fired |= LOOP_WRITE;
+            /* Re-read the watcher before each call: the previous callback
+             * may have removed or changed it. */
+            watcher *w = &l->w[fd];
+            if (w->mask == 0 && (e & (EPOLLERR | EPOLLHUP))) {
+                w->fn(l, fd, w->data, LOOP_READ);
+                continue;
+            }
+            if (w->mask > 0 && (w->mask & fired & LOOP_READ))
+                w->fn(l, fd, w->data, LOOP_READ);
+            w = &l->w[fd];
+            if (w->mask > 0 && (w->mask & fired & LOOP_WRITE))
+                w->fn(l, fd, w->data, LOOP_WRITE);
+        }
+        run_timers(l);
+    }
+    return 0;
+}

@@ -1,0 +1,203 @@
+/* main.c - the command line: parse, validate, dispatch. The only place that
+ * decides the exit status. */
+#include <getopt.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "server.h"
+#include "text.h"
+#include "util.h"
+
+#ifndef HICHAT_VERSION
+#define HICHAT_VERSION "0.1"
+#endif
+
+enum { EXIT_USAGE = 2 };
+
+static const char usage_main[] =
+    "usage: hichat serve [options]          run a chat server\n"
+    "       hichat connect HOST[:PORT] [options]   join a chat\n"
+    "       hichat --help | --version\n"
+    "\n"
+    "hichat is a chat server and its client in one program. Plain nc and\n"
+    "telnet are clients too: nc localhost " DEFAULT_PORT ".\n"
+    "Run 'hichat serve --help' or 'hichat connect --help' for their options,\n"
+    "and see hichat(1).\n";
+
+static const char usage_serve[] =
+    "usage: hichat serve [options]\n"
+    "\n"
+    "Runs a chat room. Lines typed on this terminal go to the room as --nick;\n"
+    "room traffic is printed on stdout, log lines (\"listening on ADDR:PORT\",\n"
+    "connects, disconnects) on stderr. SIGINT/SIGTERM: members are told, queued\n"
+    "output is flushed for up to 2 s, exit 0.\n"
+    "\n"
+    "  -b, --bind ADDR        address to listen on (default " DEFAULT_BIND "; :: is\n"
+    "                         every IPv6 and IPv4 address)\n"
+    "  -p, --port PORT        TCP port, 0 for any free one (default " DEFAULT_PORT ")\n"
+    "  -n, --nick NAME        the server console's nick (default " DEFAULT_SERVER_NICK ")\n"
+    "      --max-clients N    most connections at once (default: the descriptor\n"
+    "                         limit less a reserve)\n"
+    "      --max-line BYTES   longest line accepted (default 4096; 64-1048576)\n"
+    "      --max-queue BYTES  output queued for one client before it is dropped\n"
+    "                         as too slow (default 1048576; 4096-1073741824)\n"
+    "  -h, --help             this help\n";
+
+static const char usage_connect[] =
+    "usage: hichat connect HOST[:PORT] [options]\n"
+    "\n"
+    "Joins the chat at HOST (default port " DEFAULT_PORT "; IPv6 as [::1]:PORT). On a\n"
+    "terminal you type while messages arrive; otherwise it works like nc: stdin\n"
+    "lines are sent, received lines are printed, and EOF on stdin half-closes.\n"
+    "Exit status: 0 when the server closes or you quit, 1 on a network error,\n"
+    "2 on a usage error.\n"
+    "\n"
+    "  -n, --nick NAME        ask for this nick on joining\n"
+    "  -h, --help             this help\n";
+
+static int usage_error(const char *usage, const char *what)
+{
+    fprintf(stderr, "hichat: %s\n\n%s", what, usage);
+    return EXIT_USAGE;
+}
+
+static int num_opt(const char *name, const char *val, long long min, long long max,
+                   long long *out)
+{
+    const char *why;
+    if (parse_num(val, min, max, out, &why) == 0)
+        return 0;
+    fprintf(stderr, "hichat: %s %s: %s (allowed %lld-%lld)\n", name, val, why, min, max);
+    return -1;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"bind", required_argument, NULL, 'b'},
+        {"port", required_argument, NULL, 'p'},
+        {"nick", required_argument, NULL, 'n'},
+        {"max-clients", required_argument, NULL, 'C'},
+        {"max-line", required_argument, NULL, 'L'},
+        {"max-queue", required_argument, NULL, 'Q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    server_opts o = {
+        .bind = DEFAULT_BIND,
+        .port = DEFAULT_PORT,
+        .nick = DEFAULT_SERVER_NICK,
+        .max_clients = 0,
+        .max_line = DEFAULT_MAX_LINE,
+        .max_queue = DEFAULT_MAX_QUEUE,
+    };
+    char port[8];
+    long long v;
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "+b:p:n:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'b': o.bind = optarg; break;
+        case 'p':
+            if (num_opt("--port", optarg, 0, 65535, &v) < 0)
+                return EXIT_USAGE;
+            snprintf(port, sizeof port, "%lld", v);
+            o.port = port;
+            break;
+        case 'n': {
+            const char *why = text_nick_invalid(optarg, strlen(optarg));
+            if (why) {
+                fprintf(stderr, "hichat: --nick \"%s\": %s\n", optarg, why);
+                return EXIT_USAGE;
+            }
+            o.nick = optarg;
+            break;
+        }
+        case 'C':
+            if (num_opt("--max-clients", optarg, 1, 1000000, &v) < 0)
+                return EXIT_USAGE;
+            o.max_clients = (long)v;
+            break;
+        case 'L':
+            if (num_opt("--max-line", optarg, 64, 1048576, &v) < 0)
+                return EXIT_USAGE;
+            o.max_line = (size_t)v;
+            break;
+        case 'Q':
+            if (num_opt("--max-queue", optarg, 4096, 1073741824, &v) < 0)
+                return EXIT_USAGE;
+            o.max_queue = (size_t)v;
+            break;
+        case 'h': fputs(usage_serve, stdout); return 0;
+        default: fprintf(stderr, "\n%s", usage_serve); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        return usage_error(usage_serve, "serve takes no arguments besides options");
+    return server_run(&o);
+}
+
+static int cmd_connect(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"nick", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    client_opts o = {0};
+    int ch;
+
+    /* Options may come before or after HOST. */
+    while ((ch = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'n': {
+            const char *why = text_nick_invalid(optarg, strlen(optarg));
+            if (why) {
+                fprintf(stderr, "hichat: --nick \"%s\": %s\n", optarg, why);
+                return EXIT_USAGE;
+            }
+            o.nick = optarg;
+            break;
+        }
+        case 'h': fputs(usage_connect, stdout); return 0;
+        default: fprintf(stderr, "\n%s", usage_connect); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        return usage_error(usage_connect, "connect needs HOST[:PORT]");
+    if (optind + 1 < argc)
+        return usage_error(usage_connect, "connect takes one HOST[:PORT]");
+    o.target = argv[optind];
+    return client_run(&o);
+}
+
+int main(int argc, char **argv)
+{
+    /* Widths of CJK and emoji on the terminal come from the locale; hichat
+     * speaks UTF-8 whatever it says, so fall back to C.UTF-8. */
+    const char *loc = setlocale(LC_CTYPE, "");
+    if (!loc || !strstr(loc, "UTF-8"))
+        setlocale(LC_CTYPE, "C.UTF-8");
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "connect") == 0)
+        return cmd_connect(argc - 1, argv + 1);
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("hichat %s\n", HICHAT_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "hichat: unknown command \"%s\"\n\n%s", cmd, usage_main);
+    return EXIT_USAGE;
+}

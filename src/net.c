@@ -1,0 +1,243 @@
+/* net.c - see net.h. */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int net_split_hostport(const char *s, const char *defport, char *host,
+                       size_t hostsz, char *port, size_t portsz, char *err,
+                       size_t errsz)
+{
+    const char *h = s, *p = NULL;
+    size_t hlen;
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close) {
+            snprintf(err, errsz, "\"%s\": missing ']' after IPv6 address", s);
+            return -1;
+        }
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        if (close[1] == ':')
+            p = close + 2;
+        else if (close[1] != '\0') {
+            snprintf(err, errsz, "\"%s\": expected ':PORT' after ']'", s);
+            return -1;
+        }
+    } else {
+        const char *colon = strchr(s, ':');
+        if (colon && strchr(colon + 1, ':')) {
+            hlen = strlen(s); /* several colons: a bare IPv6 address */
+        } else if (colon) {
+            hlen = (size_t)(colon - s);
+            p = colon + 1;
+        } else {
+            hlen = strlen(s);
+        }
+    }
+    if (hlen == 0 || hlen >= hostsz) {
+        snprintf(err, errsz, "\"%s\": %s host name", s, hlen ? "over-long" : "empty");
+        return -1;
+    }
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    if (!p)
+        p = defport;
+    long long v;
+    const char *why;
+    if (parse_num(p, 0, 65535, &v, &why) < 0) {
+        snprintf(err, errsz, "\"%s\": port %s is %s (use 0-65535)", s, p, why);
+        return -1;
+    }
+    snprintf(port, portsz, "%lld", v);
+    return 0;
+}
+
+static void addr_err(char *err, size_t errsz, const char *call, int e,
+                     const char *target)
+{
+    char d[200];
+    errno_describe(d, sizeof d, e, target);
+    snprintf(err, errsz, "%s %s: %s", call, target, d);
+}
+
+static void target_str(const char *host, const char *port, char *out, size_t sz)
+{
+    if (strchr(host, ':'))
+        snprintf(out, sz, "[%s]:%s", host, port);
+    else
+        snprintf(out, sz, "%s:%s", host, port);
+}
+
+static int resolve(const char *host, const char *port, int passive,
+                   struct addrinfo **res, char *err, size_t errsz)
+{
+    struct addrinfo hints = {0};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG;
+    int rc = getaddrinfo(host, port, &hints, res);
+    if (rc != 0) {
+        int e = rc == EAI_SYSTEM ? errno : EHOSTUNREACH;
+        snprintf(err, errsz, "cannot resolve \"%s\": %s", host, gai_strerror(rc));
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+int net_listen_tcp(const char *host, const char *port, int backlog, char *err,
+                   size_t errsz)
+{
+    struct addrinfo *res, *ai;
+    char target[NET_ADDRSTRLEN + 16];
+    int fd = -1, saved = 0;
+
+    target_str(host, port, target, sizeof target);
+    if (resolve(host, port, 1, &res, err, errsz) < 0)
+        return -1;
+    for (ai = res; ai; ai = ai->ai_next) {
+        const char *call = "socket";
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd >= 0) {
+            int one = 1, zero = 0;
+            call = "setsockopt SO_REUSEADDR";
+            if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+                (ai->ai_family != AF_INET6 ||
+                 (call = "setsockopt IPV6_V6ONLY",
+                  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) == 0)) &&
+                (call = "bind", bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) &&
+                (call = "listen", listen(fd, backlog) == 0))
+                break;
+        }
+        saved = errno;
+        addr_err(err, errsz, call, saved, target);
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        errno = saved;
+    return fd;
+}
+
+/* Waits for a non-blocking connect; returns 0 or -1 with errno. */
+static int connect_wait(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        uint64_t now = now_ms();
+        int left = now >= deadline ? 0 : (int)(deadline - now);
+        int n = poll(&p, 1, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        int e = 0;
+        socklen_t len = sizeof e;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+            return -1;
+        if (e) {
+            errno = e;
+            return -1;
+        }
+        return 0;
+    }
+}
+
+int net_connect_tcp(const char *host, const char *port, int timeout_ms,
+                    char *err, size_t errsz)
+{
+    struct addrinfo *res, *ai;
+    char target[NET_ADDRSTRLEN + 16];
+    int fd = -1, saved = 0;
+
+    target_str(host, port, target, sizeof target);
+    if (resolve(host, port, 0, &res, err, errsz) < 0)
+        return -1;
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            addr_err(err, errsz, "socket for", saved, target);
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+            (errno == EINPROGRESS && connect_wait(fd, timeout_ms) == 0))
+            break;
+        saved = errno;
+        addr_err(err, errsz, "cannot connect to", saved, target);
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        errno = saved;
+    return fd;
+}
+
+void net_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    (void)len;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(out, outsz, "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(out, outsz, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, outsz, "(family %d)", sa->sa_family);
+    }
+}
+
+int net_local_str(int fd, char *out, size_t outsz)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    net_addr_str((struct sockaddr *)&ss, len, out, outsz);
+    return 0;
+}
+
+int net_accept(int lfd, char *addr)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    net_addr_str((struct sockaddr *)&ss, len, addr, NET_ADDRSTRLEN);
+    return fd;
+}
+
+int net_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    return 0;
+}

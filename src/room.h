@@ -1,0 +1,48 @@
+/* room.h - the members of a room and their unique nicks.
+ *
+ * A member is embedded by its owner (a connection, the server console); the
+ * room keeps pointers, never frees a member, and finds one by nick ignoring
+ * ASCII case in O(1). Broadcasting hands one shared chunk to each member's
+ * deliver function: nothing is copied per recipient. */
+#ifndef HICHAT_ROOM_H
+#define HICHAT_ROOM_H
+
+#include <stddef.h>
+
+#include "outq.h"
+#include "text.h"
+
+typedef struct member member;
+struct member {
+    char nick[NICK_MAX + 1];
+    size_t slot;    /* index in the room's member array */
+    member *hnext;  /* hash chain */
+    /* Queues c (taking its own reference) for this member. */
+    void (*deliver)(member *m, chunk *c);
+};
+
+typedef struct room room;
+
+room *room_new(void);
+/* Frees the room's own memory; the members belong to their owners. */
+void room_free(room *r);
+
+/* Adds m under nick, which must be valid and free. */
+void room_join(room *r, member *m, const char *nick);
+/* Removes m. */
+void room_leave(room *r, member *m);
+/* The member whose nick equals nick[0..len) ignoring ASCII case, or NULL. */
+member *room_find(const room *r, const char *nick, size_t len);
+/* Renames m; nick must be valid and not used by another member (m may keep
+ * its own nick in another case). */
+void room_rename(room *r, member *m, const char *nick);
+/* A free default nick "guestN" into out (NICK_MAX + 1 bytes). */
+void room_guest_nick(room *r, char *out);
+
+size_t room_count(const room *r);
+member *room_member(const room *r, size_t i);
+
+/* Delivers c to every member but except (which may be NULL). */
+void room_broadcast(room *r, chunk *c, const member *except);
+
+#endif
