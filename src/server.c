@@ -59,8 +59,7 @@ enum {
     C_LINGER = 1u << 1,   /* output flushed and write side shut; draining */
     C_DEAD = 1u << 2,     /* to be freed at the end of this pass */
     C_PENDING = 1u << 3,  /* on the list of queues to write this pass */
-    C_DISCARD = 1u << 4,  /* dropping an over-long line up to its LF */
-    C_LEAVING = 1u << 5,  /* on the list of leaves to announce */
+    C_LEAVING = 1u << 4,  /* on the list of leaves to announce */
 };
 
 typedef struct server server;
@@ -70,6 +69,7 @@ typedef struct conn {
     server *s;
     int fd;
     unsigned flags;
+    framer fr;
     char *in;         /* a partial line carried to the next read; owned */
     size_t inlen;
     outq out;
@@ -489,28 +489,17 @@ static void conn_input(conn *c, const char *data, size_t len)
     size_t pos = 0;
 
     while (pos < len && !(c->flags & (C_CLOSING | C_DEAD | C_LEAVING))) {
-        if (c->flags & C_DISCARD) {
-            const char *lf = memchr(data + pos, '\n', len - pos);
-            if (!lf) {
-                pos = len;
-                break;
-            }
-            pos = (size_t)(lf - data) + 1;
-            c->flags &= ~(unsigned)C_DISCARD;
-            continue;
-        }
+        enum frame_kind kind;
+        const char *line;
         size_t ll;
-        long r = frame_line(data + pos, len - pos, s->opt.max_line, &ll);
-        if (r == 0)
+        pos += framer_next(&c->fr, data + pos, len - pos, s->opt.max_line, &kind, &line, &ll);
+        if (kind == FRAME_MORE)
             break;
-        if (r < 0) {
+        if (kind == FRAME_LINE)
+            member_line(s, &c->m, line, ll);
+        else
             reply(&c->m, dialect_error("line too long (max %zu bytes); discarded",
                                        s->opt.max_line));
-            c->flags |= C_DISCARD;
-            continue;
-        }
-        member_line(s, &c->m, data + pos, ll);
-        pos += (size_t)r;
     }
 
     free(c->in);

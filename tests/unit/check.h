@@ -1,0 +1,43 @@
+/* check.h - a minimal table-friendly test harness for the unit tests. */
+#ifndef HICHAT_CHECK_H
+#define HICHAT_CHECK_H
+
+#include <stdio.h>
+
+extern int check_passed, check_failed;
+extern const char *check_suite;
+
+/* Counts one check; on failure prints where and what. */
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (cond) {                                                                  \
+            check_passed++;                                                          \
+        } else {                                                                     \
+            check_failed++;                                                          \
+            fprintf(stdout, "FAIL %s %s:%d: %s\n", check_suite, __FILE__, __LINE__, \
+                    #cond);                                                          \
+        }                                                                            \
+    } while (0)
+
+/* Like CHECK, with a printf-style explanation on failure. */
+#define CHECKF(cond, ...)                                                           \
+    do {                                                                            \
+        if (cond) {                                                                 \
+            check_passed++;                                                         \
+        } else {                                                                    \
+            check_failed++;                                                         \
+            fprintf(stdout, "FAIL %s %s:%d: %s: ", check_suite, __FILE__, __LINE__, \
+                    #cond);                                                         \
+            fprintf(stdout, __VA_ARGS__);                                           \
+            fputc('\n', stdout);                                                    \
+        }                                                                           \
+    } while (0)
+
+void test_frame(void);
+void test_buf(void);
+void test_outq(void);
+void test_text(void);
+void test_room(void);
+void test_loop(void);
+
+#endif

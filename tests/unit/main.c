@@ -1,0 +1,29 @@
+/* Unit test runner: every suite, then "unit: N passed, N failed". Each
+ * check counts one; a suite prints "ok SUITE (N checks)" when all pass. */
+#include <stdio.h>
+
+#include "check.h"
+
+int check_passed, check_failed;
+const char *check_suite;
+
+static void run(const char *name, void (*fn)(void))
+{
+    int failed = check_failed, passed = check_passed;
+    check_suite = name;
+    fn();
+    if (check_failed == failed)
+        printf("ok unit/%s (%d checks)\n", name, check_passed - passed);
+}
+
+int main(void)
+{
+    run("frame", test_frame);
+    run("buf", test_buf);
+    run("outq", test_outq);
+    run("text", test_text);
+    run("room", test_room);
+    run("loop", test_loop);
+    printf("unit: %d passed, %d failed\n", check_passed, check_failed);
+    return check_failed ? 1 : 0;
+}

@@ -1,0 +1,96 @@
+/* loop: timers fire in order of their deadlines whatever order they were
+ * armed in, cancel and re-arm work from any heap position, and fd watchers
+ * can be removed from inside callbacks. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "loop.h"
+#include "util.h"
+
+enum { NT = 200 };
+static loop_timer timers[NT];
+static int fired[NT], order[NT], nfired;
+
+static void on_timer(loop *l, loop_timer *t)
+{
+    int i = (int)(t - timers);
+    fired[i]++;
+    order[nfired++] = i;
+    if (nfired == NT / 2)
+        loop_stop(l);
+}
+
+static int reads;
+static void on_read(loop *l, int fd, void *data, int mask)
+{
+    char b[16];
+    (void)data;
+    if ((mask & LOOP_READ) && read(fd, b, sizeof b) > 0)
+        reads++;
+    loop_unwatch(l, fd); /* removing itself inside its callback */
+}
+
+static void stop_soon(loop *l, loop_timer *t)
+{
+    (void)t;
+    loop_stop(l);
+}
+
+void test_loop(void)
+{
+    loop *l = loop_new();
+    CHECK(l != NULL);
+
+    /* Arm in a scrambled order, deadlines 3 ms apart (so arming that spans
+     * a clock tick cannot tie two of them); then cancel every odd one. */
+    srand(7);
+    int idx[NT];
+    for (int i = 0; i < NT; i++)
+        idx[i] = i;
+    for (int i = NT - 1; i > 0; i--) {
+        int j = rand() % (i + 1), t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    for (int k = 0; k < NT; k++) {
+        int i = idx[k];
+        loop_timer_init(&timers[i], on_timer);
+        loop_timer_arm(l, &timers[i], (uint64_t)(i / 2) * 3 + 5);
+    }
+    for (int i = 1; i < NT; i += 2)
+        loop_timer_cancel(l, &timers[i]);
+    for (int i = 1; i < NT; i += 2)
+        CHECK(!loop_timer_armed(&timers[i]));
+    CHECK(loop_timer_armed(&timers[0]));
+
+    CHECK(loop_run(l) == 0);
+    CHECK(nfired == NT / 2);
+    int good = 1;
+    for (int k = 0; k < nfired; k++) {
+        if (order[k] % 2 != 0 || fired[order[k]] != 1)
+            good = 0;
+        if (k > 0 && order[k] < order[k - 1])
+            good = 0;
+    }
+    CHECK(good);
+
+    /* An fd watcher that removes itself. */
+    int p[2];
+    CHECK(pipe(p) == 0);
+    CHECK(write(p[1], "x", 1) == 1);
+    CHECK(loop_watch(l, p[0], LOOP_READ, on_read, NULL) == 0);
+    CHECK(loop_mask(l, p[0]) == LOOP_READ);
+    loop_timer stop;
+    loop_timer_init(&stop, stop_soon);
+    loop_timer_arm(l, &stop, 50);
+    CHECK(write(p[1], "y", 1) == 1);
+    CHECK(loop_run(l) == 0);
+    CHECK(reads == 1);
+    CHECK(loop_mask(l, p[0]) == -1);
+    /* Changing an fd nobody watches is an error, not a crash. */
+    CHECK(loop_set_mask(l, 12345, LOOP_READ) == -1);
+    close(p[0]);
+    close(p[1]);
+    loop_free(l);
+}

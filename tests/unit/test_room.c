@@ -1,0 +1,78 @@
+/* room: nicks are unique ignoring ASCII case, lookups survive renames and
+ * removals at any position, and a broadcast reaches everyone but the sender
+ * with one shared chunk. */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "room.h"
+
+typedef struct {
+    member m;
+    int got;
+    chunk *last;
+} fake;
+
+static void fake_deliver(member *m, chunk *c)
+{
+    fake *f = (fake *)(void *)m;
+    f->got++;
+    f->last = c;
+}
+
+void test_room(void)
+{
+    enum { N = 300 };
+    static fake f[N];
+    room *r = room_new();
+    char nick[NICK_MAX + 1];
+
+    for (int i = 0; i < N; i++) {
+        f[i].m.deliver = fake_deliver;
+        room_guest_nick(r, nick);
+        room_join(r, &f[i].m, nick);
+    }
+    CHECK(room_count(r) == N);
+    CHECK(strcmp(f[0].m.nick, "guest1") == 0 && strcmp(f[N - 1].m.nick, "guest300") == 0);
+    int all_found = 1;
+    for (int i = 0; i < N; i++) {
+        snprintf(nick, sizeof nick, "GUEST%d", i + 1);
+        if (room_find(r, nick, strlen(nick)) != &f[i].m)
+            all_found = 0;
+    }
+    CHECK(all_found); /* through several hash growths, any case */
+    CHECK(room_find(r, "guest", 5) == NULL);
+    CHECK(room_find(r, "guest1x", 7) == NULL);
+
+    room_rename(r, &f[5].m, "Alice");
+    CHECK(room_find(r, "alice", 5) == &f[5].m);
+    CHECK(room_find(r, "guest6", 6) == NULL);
+
+    /* Remove from the front, the middle and the end. */
+    room_leave(r, &f[0].m);
+    room_leave(r, &f[N / 2].m);
+    room_leave(r, &f[N - 1].m);
+    CHECK(room_count(r) == N - 3);
+    CHECK(room_find(r, "guest1", 6) == NULL);
+    CHECK(room_find(r, "guest2", 6) == &f[1].m);
+    CHECK(room_find(r, "ALICE", 5) == &f[5].m);
+
+    /* Guest numbers move on: a departed guest's nick is not handed out at
+     * once, and a taken one is skipped. */
+    room_rename(r, &f[1].m, "guest301");
+    room_guest_nick(r, nick);
+    CHECK(strcmp(nick, "guest302") == 0);
+
+    chunk *c = chunk_new("x\n", 2);
+    room_broadcast(r, c, &f[7].m);
+    int each_once = 1;
+    for (int i = 0; i < N; i++) {
+        int in_room = i != 0 && i != N / 2 && i != N - 1;
+        int want = in_room && i != 7;
+        if (f[i].got != want || (want && f[i].last != c))
+            each_once = 0;
+    }
+    CHECK(each_once);
+    chunk_unref(c);
+    room_free(r);
+}
