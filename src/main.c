@@ -191,7 +191,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "connect") == 0)
         return cmd_connect(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage_main, stdout);
+        printf("%s\n%s\n%s", usage_main, usage_serve, usage_connect);
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {

@@ -242,8 +242,10 @@ class LineSource:
         are NOT consumed, so a later expect() still sees them."""
         match, desc = _matcher(pattern)
         deadline = time.monotonic() + within
-        while not self.eof and time.monotonic() < deadline:
-            self._pull(deadline)
+        while not self.eof:
+            self._pull(deadline)  # at least one (non-blocking) look
+            if time.monotonic() >= deadline:
+                break
         for line in self.pending:
             if match(line):
                 raise AssertionError("%s: unexpected line %s (matches %s)%s"
@@ -388,6 +390,19 @@ class Server:
     def send_signal(self, sig):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
+
+    def terminate(self, sig=signal.SIGTERM):
+        """Send SIGTERM and return at once (see wait())."""
+        self.send_signal(sig)
+
+    def wait(self, timeout=5.0):
+        """Exit status; AssertionError (and kill) if still running after `timeout`."""
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _kill_proc(self.proc)
+            raise AssertionError("%s still running after %.1fs" % (self.name, timeout))
+        return self.returncode
 
     def stop(self, timeout=5.0, sig=signal.SIGTERM):
         """Send SIGTERM, wait up to `timeout` s; returns the exit status

@@ -1,0 +1,201 @@
+"""The terminal side, driven for real inside tmux: the client's input line
+survives arriving messages, peers' escape sequences are shown harmlessly,
+UTF-8 editing works, and the server's own terminal takes part in the room."""
+
+import os
+import re
+import shlex
+import socket
+import subprocess
+import threading
+import time
+
+from harness import HICHAT, Client, Server, _register, check, tmpdir
+
+
+class Tmux:
+    """One tmux server of our own (-L), one pane running `command`."""
+
+    _seq = 0
+
+    def __init__(self, command, width=100, height=24):
+        if not shutil_which("tmux"):
+            raise AssertionError("tmux is not installed (scripts/setup installs it)")
+        Tmux._seq += 1
+        self.sock = "hichat-e2e-%d-%d" % (os.getpid(), Tmux._seq)
+        env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="xterm-256color")
+        self.env = env
+        subprocess.run(["tmux", "-u", "-L", self.sock, "-f", "/dev/null", "new-session", "-d",
+                        "-x", str(width), "-y", str(height), command],
+                       check=True, env=env, timeout=10)
+        _register(self)
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-u", "-L", self.sock] + list(args), env=self.env,
+                              capture_output=True, timeout=10)
+
+    def keys(self, text):
+        self.tmux("send-keys", "-l", text)
+
+    def key(self, *names):
+        self.tmux("send-keys", *names)
+
+    def screen(self):
+        return self.tmux("capture-pane", "-p").stdout.decode("utf-8", "replace")
+
+    def lines(self):
+        return [l.rstrip() for l in self.screen().splitlines() if l.strip()]
+
+    def wait_screen(self, pattern, timeout=5.0):
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            s = self.screen()
+            if rx.search(s):
+                return s
+            if time.monotonic() >= deadline:
+                raise AssertionError("screen never showed /%s/; it shows:\n%s" % (pattern, s))
+            time.sleep(0.05)
+
+    def alive(self):
+        return self.tmux("has-session").returncode == 0
+
+    def teardown(self):
+        self.tmux("kill-server")
+
+
+def shutil_which(name):
+    import shutil
+    return shutil.which(name)
+
+
+def connect_cmd(port, *extra):
+    return " ".join(shlex.quote(a) for a in [HICHAT, "connect", "127.0.0.1:%d" % port] + list(extra))
+
+
+def test_tty_client_half_typed_line_survives_arriving_messages():
+    srv = Server()
+    t = Tmux(connect_cmd(srv.port, "--nick", "typer"))
+    t.wait_screen(r"welcome to hichat")
+    t.wait_screen(r"guest\d+ is now known as typer")
+    bob = srv.client()
+    bob.greeting()
+    bob.sendline("/nick bob")
+    bob.expect(re.compile(r"is now known as bob$"))
+    t.keys("half typed")
+    t.wait_screen(r"> half typed")
+    for i in range(3):
+        bob.sendline("incoming %d" % i)
+    t.wait_screen(r"<bob> incoming 2")
+    lines = t.lines()
+    check(lines[-1] == "> half typed",
+          "the input line should stay last and intact; screen:\n%s" % "\n".join(lines))
+    joined = "\n".join(lines)
+    for i in range(3):
+        check(("<bob> incoming %d" % i) in lines,
+              "message %d should be a whole line of its own; screen:\n%s" % (i, joined))
+        check(joined.count("incoming %d" % i) == 1, "message %d shown once" % i)
+    t.key("Enter")
+    bob.expect("<typer> half typed")
+    t.wait_screen(r"(?m)^> half typed$")  # what was sent stays on screen
+    check(t.lines()[-1] == ">", "a fresh, empty input line after Enter: %r" % t.lines()[-1])
+
+
+def test_tty_client_utf8_editing_cjk_and_emoji():
+    srv = Server()
+    t = Tmux(connect_cmd(srv.port, "--nick", "zh"))
+    t.wait_screen(r"is now known as zh")
+    peer = srv.client()
+    peer.greeting()
+    t.keys("ab你好😀")
+    t.wait_screen("> ab你好😀")
+    # Left over the emoji and the 好, Backspace deletes 你 (three bytes).
+    t.key("Left")
+    t.key("Left")
+    t.key("BSpace")
+    t.wait_screen(r"(?m)^> ab好😀\s*$")
+    t.key("Home")
+    t.keys("[")
+    t.key("End")
+    t.keys("]")
+    t.key("Enter")
+    peer.expect("<zh> [ab好😀]")
+    # Ctrl-W erases the word before the cursor; Ctrl-U the whole line.
+    t.keys("one two three")
+    t.key("C-w")
+    t.wait_screen(r"(?m)^> one two\s*$")
+    t.key("C-u")
+    t.keys("你好，世界")
+    t.key("Enter")
+    peer.expect("<zh> 你好，世界")
+
+
+def test_tty_client_shows_peer_escape_sequences_visibly_title_untouched():
+    # A server that is not hichat (so nothing cleans on the way) sends a
+    # title-setting OSC, a screen clear and a colour, without a newline.
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    ls.settimeout(10)
+    port = ls.getsockname()[1]
+    got = {}
+
+    def serve():
+        try:
+            conn, _ = ls.accept()
+            conn.sendall(b"\x1b]0;pwned\x07title\x1b[2Jgone\x1b[31mred\r\n")
+            conn.sendall(b"\x9b\xe2\x80\xaeevil")  # a lone C1-ish byte, an RLO, no newline
+            got["data"] = conn.recv(100)
+            time.sleep(1.5)
+            conn.close()
+        except OSError:
+            pass
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    try:
+        t = Tmux(connect_cmd(port))
+        t.wait_screen(r"\^\[\]0;pwned\^Gtitle\^\[\[2Jgone\^\[\[31mred")
+        t.wait_screen(r"\ufffd\ufffdevil")  # after the quiet pause, as a line
+        title = t.tmux("display-message", "-p", "#{pane_title}").stdout.decode().strip()
+        check("pwned" not in title, "the peer must not set the title: %r" % title)
+    finally:
+        ls.close()
+        th.join(3)
+
+
+def test_server_console_is_a_participant():
+    log = os.path.join(tmpdir(), "console.stderr")
+    cmd = "%s serve --port 0 --nick boss 2>%s" % (shlex.quote(HICHAT), shlex.quote(log))
+    t = Tmux(cmd)
+    deadline = time.monotonic() + 5
+    port = None
+    while port is None and time.monotonic() < deadline:
+        if os.path.exists(log):
+            m = re.search(r"listening on [^\s]+:(\d+)", open(log).read())
+            if m:
+                port = int(m.group(1))
+        time.sleep(0.05)
+    check(port, "the console server never printed 'listening on'")
+    c = Client(port)
+    c.greeting()
+    t.wait_screen(r"\* guest\d+ joined")
+    t.keys("hello room")
+    t.key("Enter")
+    c.expect("<boss> hello room")
+    t.keys("typing...")
+    c.sendline("hi boss")
+    t.wait_screen(r"<guest\d+> hi boss")
+    check(t.lines()[-1] == "boss> typing...",
+          "console input line intact: %r" % t.lines()[-1])
+    t.key("C-u")
+    t.keys("/who")
+    t.key("Enter")
+    t.wait_screen(r"\* 2 members: boss, guest\d+")
+    t.key("C-c")  # SIGINT from the terminal: clean shutdown
+    c.expect("* server shutting down")
+    c.expect_eof()
+    deadline = time.monotonic() + 5
+    while t.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check("stopped" in open(log).read(), "the server logs 'stopped' after Ctrl-C")
