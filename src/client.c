@@ -75,8 +75,8 @@ static void show(client *c, const char *line, size_t len)
     }
     /* In pipe mode bytes pass through as they came, like nc. The queue is
      * sized so this fits while the socket is paused at STDOUT_HIGH. */
-    if (out_write(c->o, line, len) < 0 || out_write(c->o, "\n", 1) < 0)
-        finish(c, 1);
+    if (out_line(c->o, line, len) < 0)
+        finish(c, 1); /* stdout is gone (EPIPE): nobody to show the chat to */
 }
 
 static void take_lines(client *c, size_t len)

@@ -206,6 +206,12 @@ void net_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t ou
         snprintf(out, outsz, "%s:%u", host, ntohs(in->sin_port));
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const void *)sa;
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            /* An IPv4 peer of a dual-stack listener: show it as IPv4. */
+            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof host);
+            snprintf(out, outsz, "%s:%u", host, ntohs(in6->sin6_port));
+            return;
+        }
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
         snprintf(out, outsz, "[%s]:%u", host, ntohs(in6->sin6_port));
     } else {

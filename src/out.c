@@ -92,12 +92,8 @@ static void on_writable(loop *l, int fd, void *data, int mask)
     update(o, flush_some(o));
 }
 
-int out_write(out *o, const void *p, size_t n)
+static int push(out *o)
 {
-    if (o->failed)
-        return -1;
-    if (buf_append(&o->q, p, n) < 0)
-        return -1;
     if (loop_mask(o->l, o->fd) == LOOP_WRITE)
         return 0; /* already waiting for room */
     int rc = flush_some(o);
@@ -110,6 +106,22 @@ int out_write(out *o, const void *p, size_t n)
     if (rc != 0)
         update(o, rc);
     return rc < 0 ? -1 : 0;
+}
+
+int out_write(out *o, const void *p, size_t n)
+{
+    if (o->failed || buf_append(&o->q, p, n) < 0)
+        return -1;
+    return push(o);
+}
+
+int out_line(out *o, const void *p, size_t n)
+{
+    if (o->failed || n + 1 > o->q.max - buf_len(&o->q))
+        return -1;
+    buf_append(&o->q, p, n);
+    buf_append(&o->q, "\n", 1);
+    return push(o);
 }
 
 size_t out_pending(const out *o)

@@ -19,6 +19,8 @@ out *out_new(loop *l, int fd, size_t max);
 /* Writes or queues p[0..n). Returns 0, or -1 (nothing queued) when the queue
  * would pass its cap, or after a write error (then everything is dropped). */
 int out_write(out *o, const void *p, size_t n);
+/* Like out_write for p[0..n) followed by a LF: both or neither. */
+int out_line(out *o, const void *p, size_t n);
 /* Bytes queued and not yet written. */
 size_t out_pending(const out *o);
 /* Calls fn(data) each time the queue empties. */
