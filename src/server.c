@@ -162,9 +162,21 @@ static void console_deliver(member *m, chunk *ch)
     server *s = CONTAINER_OF(m, server, console);
     if (s->term) {
         term_print(s->term, ch->data, ch->len ? ch->len - 1 : 0);
-    } else if (out_write(s->stdout_o, ch->data, ch->len) < 0) {
-        s->console_dropped++; /* stdout is not keeping up; the room must */
+        return;
     }
+    if (s->console_dropped) { /* say so where the gap is */
+        char note[96];
+        int n = snprintf(note, sizeof note, "* (%lu lines not shown: stdout was too slow)\n",
+                         s->console_dropped);
+        if (out_write(s->stdout_o, note, (size_t)n) < 0) {
+            s->console_dropped++; /* no line may pass its gap's notice */
+            return;
+        }
+        s->console_dropped = 0;
+    }
+    /* The room never waits for stdout: what does not fit is counted. */
+    if (out_write(s->stdout_o, ch->data, ch->len) < 0)
+        s->console_dropped++;
 }
 
 /* Sends one chunk to one member and drops the caller's reference. */

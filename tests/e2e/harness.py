@@ -768,6 +768,13 @@ def joined_clients(server, n, **kw):
     return clients
 
 
+def assert_no_line_all(sources, pattern, within=0.5):
+    """assert_no_line on several clients, waiting `within` once for all."""
+    time.sleep(within)
+    for src in sources:
+        src.assert_no_line(pattern, 0)
+
+
 def check(cond, msg):
     if not cond:
         raise AssertionError(msg)

@@ -6,8 +6,8 @@ import signal
 import sys
 import time
 
-from harness import (E2E_DIR, Client, HichatConnect, Netcat, ProcClient, PyProc,
-                     Server, check, joined_clients)
+from harness import (E2E_DIR, HichatConnect, Netcat, ProcClient, PyProc, Server,
+                     assert_no_line_all, check, joined_clients)
 
 
 def _no_own_echo(client, own_line, within=0.3):
@@ -59,8 +59,7 @@ def test_three_clients_chat_nick_collision_msg_who_quit():
     b.expect(re.compile(r"^! .*in use"))
     c.sendline("/nick Bob")
     c.expect(re.compile(r"^! .*in use"))
-    for m in (a, b, c):
-        m.assert_no_line(re.compile(r"known as (ALICE|Bob)$"), 0.3)
+    assert_no_line_all((a, b, c), re.compile(r"known as (ALICE|Bob)$"), 0.3)
     # /nick without argument tells you who you are (still bob)
     b.sendline("/nick")
     b.expect("* you are bob")
@@ -87,7 +86,7 @@ def test_three_clients_chat_nick_collision_msg_who_quit():
     check(rc == 0, "hichat connect (bob) exited %s after /quit, expected 0" % rc)
     for m in (a, c):
         m.expect("* bob left (quit: gotta go)")
-        m.assert_no_line(re.compile(r"^\* bob left"), 0.5)
+    assert_no_line_all((a, c), re.compile(r"^\* bob left"), 0.5)
     srv.wait_log(r"^disconnect 127\.0\.0\.1:\d+ bob \(quit: gotta go\)$")
 
     # hichat connect: EOF on stdin -> shutdown(SHUT_WR) -> server closes -> exit 0
@@ -136,6 +135,35 @@ def test_command_errors_are_answered_not_ignored():
     b.assert_no_line(re.compile(r"^<Zed> $|^<Zed>$"), 0.3)
     # none of the errors leaked to the other member
     check(not any(l.startswith("!") for l in b.history), "b saw errors meant for a: %r" % b.history)
+
+
+def test_greeting_counts_serve_nick_is_a_member_quit_without_reason():
+    srv = Server("--nick", "boss")
+    a = srv.client()
+    a.expect(re.compile(r"^\* welcome to hichat, guest\d+ \(2 members here\); type /help for commands$"))
+    b = srv.client()
+    b.expect(re.compile(r"^\* welcome to hichat, guest\d+ \(3 members here\); type /help for commands$"))
+    a.nick = a.history[0].split()[4]
+    b.nick = b.history[0].split()[4]
+    a.expect("* %s joined" % b.nick)
+    # the console's nick (serve --nick) is taken, ignoring case
+    a.sendline("/nick BOSS")
+    a.expect(re.compile(r'^! nick "BOSS" is in use$'))
+    a.sendline("/who")
+    m = a.expect_match(r"^\* 3 members: (.*)$")
+    check(set(x.strip() for x in m.group(1).split(",")) == {"boss", a.nick, b.nick},
+          "/who: %r" % m.group(0))
+    # a private message to the console shows up on the server's stdout
+    a.sendline("/msg boss hello console")
+    a.expect("-> *boss* hello console")
+    srv.wait_log(r"^\*%s\* hello console$" % re.escape(a.nick), 3, stream="stdout")
+    b.assert_no_line(re.compile("hello console"), 0.2)
+    # /quit without a reason
+    b.sendline("/QUIT")
+    b.expect("* bye")
+    b.expect_eof(3)
+    a.expect("* %s left (quit)" % b.nick)
+    srv.wait_log(r"^\* %s left \(quit\)$" % re.escape(b.nick), 3, stream="stdout")
 
 
 def test_line_sent_byte_by_byte_is_delivered_once_whole():
