@@ -17,6 +17,7 @@ All clients share the ``LineSource`` API: ``expect``, ``read_line``,
 ``lines_until_quiet``, ``assert_no_line``, ``collect``, ``expect_eof``.
 """
 
+import atexit
 import collections
 import os
 import queue
@@ -62,6 +63,9 @@ def remove_tmpdir():
     if _TMPDIR is not None:
         shutil.rmtree(_TMPDIR, ignore_errors=True)
         _TMPDIR = None
+
+
+atexit.register(remove_tmpdir)
 
 
 def raise_nofile_limit(want=4096):

@@ -105,7 +105,7 @@ def test_three_clients_chat_nick_collision_msg_who_quit():
         check(line in out, "server stdout lacks %r; stdout: %r" % (line, out[-10:]))
     check(not any("psst" in l for l in out), "private message leaked to server stdout: %r" % out)
     check(srv.alive(), "server died")
-    c.kill()  # nc would keep its end open; the server waits up to 2 s for it
+    c.kill()  # nc (stdin open) would keep its end open; the server waits up to 2 s for it
     c.wait(3)
     check(srv.stop() == 0, "server exit status %s, expected 0" % srv.returncode)
 

@@ -66,6 +66,7 @@ def test_sigterm_notifies_members_closes_connections_exits_0_within_3s():
         m.expect_eof(2)
     rc = hc.wait(2)
     check(rc == 0, "hichat connect exited %s when the server shut down; stderr %r" % (rc, hc.stderr()))
+    stuck.expect_eof(10)  # its connection is closed too (after what the kernel held)
     for nick in (a.nick, b.nick, hn):
         check(re.search(r"^disconnect 127\.0\.0\.1:\d+ %s \(server shutting down\)$" % re.escape(nick),
                         srv.stderr(), re.M),
