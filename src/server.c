@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -209,8 +210,14 @@ static void conn_flush(conn *c)
     if (c->flags & C_CLOSING) {
         /* All said: send FIN, then read until the peer's FIN so that
          * unread input cannot turn our close into a reset that loses what
-         * we just wrote. */
+         * we just wrote. When the server is stopping and nothing is unread,
+         * a close sends no reset: no need to wait for the peer. */
+        int unread = 0;
         shutdown(c->fd, SHUT_WR);
+        if (c->s->stopping && ioctl(c->fd, FIONREAD, &unread) == 0 && unread == 0) {
+            conn_close(c, c->reason, 0);
+            return;
+        }
         c->flags |= C_LINGER;
         loop_set_mask(c->s->l, c->fd, LOOP_READ);
         return;

@@ -101,6 +101,27 @@ def _register(obj):
     return obj
 
 
+# Problems found while tearing down (sanitizer reports, a server that did not
+# exit 0 on SIGTERM); run.py fails the test that left them.
+_findings = []
+
+SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
+                          r"SUMMARY: (Address|Undefined|Leak)Sanitizer")
+
+
+def scan_for_sanitizer(name, text):
+    m = SANITIZER_RE.search(text)
+    if m:
+        start = max(0, m.start() - 200)
+        _findings.append("%s: sanitizer report: %s" % (name, _shorten(text[start:], 900)))
+
+
+def take_findings():
+    found = list(_findings)
+    _findings.clear()
+    return found
+
+
 def cleanup_all():
     """Kill every process and close every socket created since the last call."""
     with _registry_lock:
@@ -432,12 +453,25 @@ class Server:
         return self.addr
 
     def teardown(self):
+        # Every test ends with a real shutdown, so each one also checks that
+        # SIGTERM ends the server cleanly (and, under SANITIZE=1, that
+        # LeakSanitizer's exit-time check passes).
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                status = self.proc.wait(5)
+                if status != 0:
+                    _findings.append("%s exited %s after SIGTERM; stderr tail: %s"
+                                     % (self.name, status, _shorten(self.stderr()[-600:], 700)))
+            except subprocess.TimeoutExpired:
+                _findings.append("%s did not exit within 5 s of SIGTERM" % self.name)
         _kill_proc(self.proc)
         for f in (self._out, self._err):
             try:
                 f.close()
             except Exception:
                 pass
+        scan_for_sanitizer(self.name, self.stderr())
 
     def log_tail(self, n=15):
         err = self.stderr().splitlines()[-n:]
@@ -686,12 +720,20 @@ class ProcClient(LineSource):
 
     def teardown(self):
         self.close_stdin()
-        _kill_proc(self.proc)
+        # SIGTERM first: hichat connect then exits normally, which is when a
+        # sanitizer build reports leaks.
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+            except OSError:
+                pass
+        _kill_proc(self.proc, grace=2.0)
         for f in (self.proc.stdout, self.proc.stderr):
             try:
                 f.close()
             except Exception:
                 pass
+        scan_for_sanitizer(self.name, self.stderr())
 
 
 def hostport(host, port):

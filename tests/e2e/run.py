@@ -84,6 +84,10 @@ def main(argv):
                 harness.cleanup_all()
             except BaseException:
                 pass
+        found = harness.take_findings()
+        if found and err is None and skip is None:
+            err = AssertionError("\n".join(found))
+            tb = ""
         dt = time.monotonic() - t0
         if skip is not None:
             skipped += 1

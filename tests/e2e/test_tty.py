@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 
-from harness import HICHAT, Client, Server, _register, check, tmpdir
+from harness import HICHAT, Client, Server, _register, check, scan_for_sanitizer, tmpdir
 
 
 class Tmux:
@@ -198,4 +198,6 @@ def test_server_console_is_a_participant():
     deadline = time.monotonic() + 5
     while t.alive() and time.monotonic() < deadline:
         time.sleep(0.05)
-    check("stopped" in open(log).read(), "the server logs 'stopped' after Ctrl-C")
+    text = open(log).read()
+    check("stopped" in text, "the server logs 'stopped' after Ctrl-C")
+    scan_for_sanitizer("console server", text)
