@@ -10,11 +10,11 @@
 #include <stddef.h>
 
 typedef struct {
-    char *data;  /* owned; NULL while empty */
-    size_t off;  /* first unconsumed byte */
-    size_t len;  /* bytes after off */
-    size_t cap;  /* allocated */
-    size_t max;  /* hard cap on len */
+    char *data; /* owned; NULL while empty */
+    size_t off; /* first unconsumed byte */
+    size_t len; /* bytes after off */
+    size_t cap; /* allocated */
+    size_t max; /* hard cap on len */
 } buf;
 
 void buf_init(buf *b, size_t max);

@@ -27,14 +27,14 @@
 #include "util.h"
 
 #define CONNECT_TIMEOUT_MS 10000
-#define READ_SIZE 65536
+#define READ_SIZE          65536
 /* A received line longer than this is shown in pieces of this size. */
 #define RECV_LINE_MAX 65536
 /* Input waiting for the socket; stdin is not read while it is this full. */
 #define SEND_QUEUE (1024 * 1024)
 /* Output waiting for stdout; the socket is not read while it is this full,
  * so a slow reader of our stdout slows the server's sending, not our memory. */
-#define STDOUT_HIGH (256 * 1024)
+#define STDOUT_HIGH  (256 * 1024)
 #define STDOUT_QUEUE (STDOUT_HIGH + READ_SIZE * 2)
 /* Text without a newline from the server is shown after this pause. */
 #define QUIET_PAUSE_MS 300
@@ -45,12 +45,12 @@ typedef struct {
     int sfd;
     term *term;
     out *o;
-    buf send;         /* bytes for the server */
-    char *recv;       /* RECV_LINE_MAX + READ_SIZE: partial line + new bytes */
-    size_t recvlen;   /* partial line carried over */
-    int stdin_done;   /* EOF (or Ctrl-D) seen; half-close once send drains */
-    int in_partial;   /* the last byte from stdin was not a LF */
-    int stdin_file;   /* stdin cannot be polled: read it when there is room */
+    buf send;       /* bytes for the server */
+    char *recv;     /* RECV_LINE_MAX + READ_SIZE: partial line + new bytes */
+    size_t recvlen; /* partial line carried over */
+    int stdin_done; /* EOF (or Ctrl-D) seen; half-close once send drains */
+    int in_partial; /* the last byte from stdin was not a LF */
+    int stdin_file; /* stdin cannot be polled: read it when there is room */
     int wr_shut;
     int status;
     char target[NET_ADDRSTRLEN + 16];
@@ -284,13 +284,12 @@ int client_run(const client_opts *opt)
 
     memset(c, 0, sizeof *c);
     c->fd = c->sfd = -1;
-    if (net_split_hostport(opt->target, DEFAULT_PORT, host, sizeof host, port, sizeof port,
-                           err, sizeof err) < 0) {
+    if (net_split_hostport(opt->target, DEFAULT_PORT, host, sizeof host, port, sizeof port, err,
+                           sizeof err) < 0) {
         fprintf(stderr, "hichat: %s\n", err);
         return 2;
     }
-    snprintf(c->target, sizeof c->target, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host,
-             port);
+    snprintf(c->target, sizeof c->target, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
     signal(SIGPIPE, SIG_IGN);
     c->fd = net_connect_tcp(host, port, CONNECT_TIMEOUT_MS, err, sizeof err);
     if (c->fd < 0) {

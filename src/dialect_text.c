@@ -8,8 +8,8 @@
 #include "util.h"
 
 /* prefix + nick + infix + text + LF, built in one allocation. */
-static chunk *join3(const char *prefix, const char *nick, const char *infix,
-                    const char *text, size_t len)
+static chunk *join3(const char *prefix, const char *nick, const char *infix, const char *text,
+                    size_t len)
 {
     size_t lp = strlen(prefix), ln = strlen(nick), li = strlen(infix);
     size_t total = lp + ln + li + len + 1;

@@ -31,8 +31,8 @@ size_t frame_partial(const char *buf, size_t len)
     return len > 0 && buf[len - 1] == '\r' ? len - 1 : len;
 }
 
-size_t framer_next(framer *f, const char *buf, size_t len, size_t max,
-                   enum frame_kind *kind, const char **line, size_t *line_len)
+size_t framer_next(framer *f, const char *buf, size_t len, size_t max, enum frame_kind *kind,
+                   const char **line, size_t *line_len)
 {
     size_t skip = 0;
 

@@ -32,8 +32,8 @@ typedef struct {
  * bytes consumed and sets *kind; for FRAME_LINE also *line (inside buf) and
  * *line_len. With FRAME_MORE, bytes after the consumed ones are a partial
  * line that the caller keeps and presents again with more. */
-size_t framer_next(framer *f, const char *buf, size_t len, size_t max,
-                   enum frame_kind *kind, const char **line, size_t *line_len);
+size_t framer_next(framer *f, const char *buf, size_t len, size_t max, enum frame_kind *kind,
+                   const char **line, size_t *line_len);
 
 /* Length of the content of an unterminated line (buf holds no LF): len minus
  * a trailing CR. Used when a quiet pause turns waiting bytes into a line. */

@@ -25,8 +25,8 @@ typedef void loop_io_fn(loop *l, int fd, void *data, int mask);
 typedef struct loop_timer loop_timer;
 typedef void loop_timer_fn(loop *l, loop_timer *t);
 struct loop_timer {
-    uint64_t when;   /* monotonic ms at which it fires */
-    size_t slot;     /* index in the heap, or LOOP_TIMER_IDLE */
+    uint64_t when; /* monotonic ms at which it fires */
+    size_t slot;   /* index in the heap, or LOOP_TIMER_IDLE */
     loop_timer_fn *fn;
 };
 #define LOOP_TIMER_IDLE ((size_t)-1)

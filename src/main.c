@@ -64,8 +64,7 @@ static int usage_error(const char *usage, const char *what)
     return EXIT_USAGE;
 }
 
-static int num_opt(const char *name, const char *val, long long min, long long max,
-                   long long *out)
+static int num_opt(const char *name, const char *val, long long min, long long max, long long *out)
 {
     const char *why;
     if (parse_num(val, min, max, out, &why) == 0)
@@ -74,17 +73,22 @@ static int num_opt(const char *name, const char *val, long long min, long long m
     return -1;
 }
 
+static int nick_opt(const char *val)
+{
+    const char *why = text_nick_invalid(val, strlen(val));
+    if (!why)
+        return 0;
+    fprintf(stderr, "hichat: --nick \"%s\": %s\n", val, why);
+    return -1;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"bind", required_argument, NULL, 'b'},
-        {"port", required_argument, NULL, 'p'},
-        {"nick", required_argument, NULL, 'n'},
-        {"max-clients", required_argument, NULL, 'C'},
-        {"max-line", required_argument, NULL, 'L'},
-        {"max-queue", required_argument, NULL, 'Q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"bind", required_argument, NULL, 'b'},     {"port", required_argument, NULL, 'p'},
+        {"nick", required_argument, NULL, 'n'},     {"max-clients", required_argument, NULL, 'C'},
+        {"max-line", required_argument, NULL, 'L'}, {"max-queue", required_argument, NULL, 'Q'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     server_opts o = {
         .bind = DEFAULT_BIND,
@@ -107,15 +111,11 @@ static int cmd_serve(int argc, char **argv)
             snprintf(port, sizeof port, "%lld", v);
             o.port = port;
             break;
-        case 'n': {
-            const char *why = text_nick_invalid(optarg, strlen(optarg));
-            if (why) {
-                fprintf(stderr, "hichat: --nick \"%s\": %s\n", optarg, why);
+        case 'n':
+            if (nick_opt(optarg) < 0)
                 return EXIT_USAGE;
-            }
             o.nick = optarg;
             break;
-        }
         case 'C':
             if (num_opt("--max-clients", optarg, 1, 1000000, &v) < 0)
                 return EXIT_USAGE;
@@ -153,15 +153,11 @@ static int cmd_connect(int argc, char **argv)
     /* Options may come before or after HOST. */
     while ((ch = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'n': {
-            const char *why = text_nick_invalid(optarg, strlen(optarg));
-            if (why) {
-                fprintf(stderr, "hichat: --nick \"%s\": %s\n", optarg, why);
+        case 'n':
+            if (nick_opt(optarg) < 0)
                 return EXIT_USAGE;
-            }
             o.nick = optarg;
             break;
-        }
         case 'h': fputs(usage_connect, stdout); return 0;
         default: fprintf(stderr, "\n%s", usage_connect); return EXIT_USAGE;
         }

@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,9 +13,8 @@
 
 #include "util.h"
 
-int net_split_hostport(const char *s, const char *defport, char *host,
-                       size_t hostsz, char *port, size_t portsz, char *err,
-                       size_t errsz)
+int net_split_hostport(const char *s, const char *defport, char *host, size_t hostsz, char *port,
+                       size_t portsz, char *err, size_t errsz)
 {
     const char *h = s, *p = NULL;
     size_t hlen;
@@ -64,8 +62,7 @@ int net_split_hostport(const char *s, const char *defport, char *host,
     return 0;
 }
 
-static void addr_err(char *err, size_t errsz, const char *call, int e,
-                     const char *target)
+static void addr_err(char *err, size_t errsz, const char *call, int e, const char *target)
 {
     char d[200];
     errno_describe(d, sizeof d, e, target);
@@ -80,8 +77,8 @@ static void target_str(const char *host, const char *port, char *out, size_t sz)
         snprintf(out, sz, "%s:%s", host, port);
 }
 
-static int resolve(const char *host, const char *port, int passive,
-                   struct addrinfo **res, char *err, size_t errsz)
+static int resolve(const char *host, const char *port, int passive, struct addrinfo **res,
+                   char *err, size_t errsz)
 {
     struct addrinfo hints = {0};
     hints.ai_family = AF_UNSPEC;
@@ -98,8 +95,7 @@ static int resolve(const char *host, const char *port, int passive,
     return 0;
 }
 
-int net_listen_tcp(const char *host, const char *port, int backlog, char *err,
-                   size_t errsz)
+int net_listen_tcp(const char *host, const char *port, int backlog, char *err, size_t errsz)
 {
     struct addrinfo *res, *ai;
     char target[NET_ADDRSTRLEN + 16];
@@ -110,8 +106,7 @@ int net_listen_tcp(const char *host, const char *port, int backlog, char *err,
         return -1;
     for (ai = res; ai; ai = ai->ai_next) {
         const char *call = "socket";
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd >= 0) {
             int one = 1, zero = 0;
             call = "setsockopt SO_REUSEADDR";
@@ -164,8 +159,7 @@ static int connect_wait(int fd, int timeout_ms)
     }
 }
 
-int net_connect_tcp(const char *host, const char *port, int timeout_ms,
-                    char *err, size_t errsz)
+int net_connect_tcp(const char *host, const char *port, int timeout_ms, char *err, size_t errsz)
 {
     struct addrinfo *res, *ai;
     char target[NET_ADDRSTRLEN + 16];
@@ -175,8 +169,7 @@ int net_connect_tcp(const char *host, const char *port, int timeout_ms,
     if (resolve(host, port, 0, &res, err, errsz) < 0)
         return -1;
     for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             saved = errno;
             addr_err(err, errsz, "socket for", saved, target);
@@ -238,12 +231,4 @@ int net_accept(int lfd, char *addr)
         return -1;
     net_addr_str((struct sockaddr *)&ss, len, addr, NET_ADDRSTRLEN);
     return fd;
-}
-
-int net_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -1;
-    return 0;
 }

@@ -9,37 +9,31 @@
 #include <sys/socket.h>
 
 #define NET_ADDRSTRLEN 64 /* "[" v6 "%scope" "]:" port, with room */
-#define NET_ERRLEN 256
+#define NET_ERRLEN     256
 
 /* Splits "HOST", "HOST:PORT", "[V6]:PORT", "[V6]" or a bare IPv6 address into
  * host and port (defport when none is given). Returns 0, or -1 with a reason
  * in err. */
-int net_split_hostport(const char *s, const char *defport, char *host,
-                       size_t hostsz, char *port, size_t portsz, char *err,
-                       size_t errsz);
+int net_split_hostport(const char *s, const char *defport, char *host, size_t hostsz, char *port,
+                       size_t portsz, char *err, size_t errsz);
 
 /* Binds a non-blocking TCP listener on host:port (the first address that
  * works; "::" is dual-stack) with SO_REUSEADDR and the given backlog.
  * Returns the fd, or -1 with err set. */
-int net_listen_tcp(const char *host, const char *port, int backlog, char *err,
-                   size_t errsz);
+int net_listen_tcp(const char *host, const char *port, int backlog, char *err, size_t errsz);
 
 /* Connects to host:port, trying each address getaddrinfo returns, each for at
  * most timeout_ms. Blocking while it tries (clients call it before their loop
  * starts); returns a connected non-blocking fd, or -1 with err set. */
-int net_connect_tcp(const char *host, const char *port, int timeout_ms,
-                    char *err, size_t errsz);
+int net_connect_tcp(const char *host, const char *port, int timeout_ms, char *err, size_t errsz);
 
 /* accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; the peer's address as text into
  * addr (NET_ADDRSTRLEN). Returns the fd or -1 with errno. */
 int net_accept(int lfd, char *addr);
 
 /* "1.2.3.4:5" or "[::1]:5". */
-void net_addr_str(const struct sockaddr *sa, socklen_t len, char *out,
-                  size_t outsz);
+void net_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz);
 /* The local address of fd as text; -1 with errno on failure. */
 int net_local_str(int fd, char *out, size_t outsz);
-
-int net_nonblock(int fd);
 
 #endif

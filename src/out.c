@@ -14,10 +14,10 @@
 
 struct out {
     loop *l;
-    int fd;          /* what we write to */
-    int own_fd;      /* fd was opened here */
-    int restore_fl;  /* the caller's flags to put back, or -1 */
-    int watched;     /* fd is in the loop */
+    int fd;         /* what we write to */
+    int own_fd;     /* fd was opened here */
+    int restore_fl; /* the caller's flags to put back, or -1 */
+    int watched;    /* fd is in the loop */
     int failed;
     buf q;
     void (*drain)(void *);

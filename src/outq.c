@@ -3,8 +3,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -16,7 +14,6 @@
 #define OUTQ_IOV 256
 /* A queue whose ring grew past this is given its memory back once empty. */
 #define OUTQ_KEEP 16
-#define CHUNK_PRINTF_MAX 65536
 
 chunk *chunk_new(const void *data, size_t len)
 {
@@ -24,29 +21,6 @@ chunk *chunk_new(const void *data, size_t len)
     c->refs = 1;
     c->len = (uint32_t)len;
     memcpy(c->data, data, len);
-    return c;
-}
-
-chunk *chunk_printf(const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n < sizeof small)
-        return chunk_new(small, (size_t)n);
-    if (n > CHUNK_PRINTF_MAX)
-        n = CHUNK_PRINTF_MAX;
-    chunk *c = xmalloc(sizeof *c + (size_t)n + 1);
-    c->refs = 1;
-    c->len = (uint32_t)n;
-    va_start(ap, fmt);
-    vsnprintf(c->data, (size_t)n + 1, fmt, ap);
-    va_end(ap);
     return c;
 }
 

@@ -19,8 +19,6 @@ typedef struct chunk {
 
 /* A new chunk holding a copy of data[0..len), with one reference. */
 chunk *chunk_new(const void *data, size_t len);
-/* A new chunk from a printf format; the text is cut at 64 KiB. */
-chunk *chunk_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static inline chunk *chunk_ref(chunk *c)
 {
     c->refs++;

@@ -15,8 +15,8 @@
 typedef struct member member;
 struct member {
     char nick[NICK_MAX + 1];
-    size_t slot;    /* index in the room's member array */
-    member *hnext;  /* hash chain */
+    size_t slot;   /* index in the room's member array */
+    member *hnext; /* hash chain */
     /* Queues c (taking its own reference) for this member. */
     void (*deliver)(member *m, chunk *c);
 };

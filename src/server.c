@@ -47,7 +47,7 @@
 #define ACCEPT_BATCH 256
 /* After EMFILE/ENFILE, accepting pauses this long instead of spinning. */
 #define ACCEPT_BACKOFF_MS 100
-#define LISTEN_BACKLOG 4096
+#define LISTEN_BACKLOG    4096
 /* Console (stdout) and log (stderr) output queued before lines are dropped. */
 #define CONSOLE_QUEUE (1024 * 1024)
 /* A /quit reason is cut to this many bytes. */
@@ -56,11 +56,11 @@
 #define WHO_LINE 400
 
 enum {
-    C_CLOSING = 1u << 0,  /* left the room, flushing its last output */
-    C_LINGER = 1u << 1,   /* output flushed and write side shut; draining */
-    C_DEAD = 1u << 2,     /* to be freed at the end of this pass */
-    C_PENDING = 1u << 3,  /* on the list of queues to write this pass */
-    C_LEAVING = 1u << 4,  /* on the list of leaves to announce */
+    C_CLOSING = 1u << 0, /* left the room, flushing its last output */
+    C_LINGER = 1u << 1,  /* output flushed and write side shut; draining */
+    C_DEAD = 1u << 2,    /* to be freed at the end of this pass */
+    C_PENDING = 1u << 3, /* on the list of queues to write this pass */
+    C_LEAVING = 1u << 4, /* on the list of leaves to announce */
 };
 
 typedef struct server server;
@@ -71,10 +71,10 @@ typedef struct conn {
     int fd;
     unsigned flags;
     framer fr;
-    char *in;         /* a partial line carried to the next read; owned */
+    char *in; /* a partial line carried to the next read; owned */
     size_t inlen;
     outq out;
-    loop_timer timer; /* quiet pause while open; close deadline after */
+    loop_timer timer;   /* quiet pause while open; close deadline after */
     const char *reason; /* why it left: static text or reason_own */
     char *reason_own;
     struct conn *next_pending;
@@ -198,9 +198,8 @@ static void conn_flush(conn *c)
 {
     ssize_t n = outq_write(&c->out, c->fd);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        conn_close(c, errno == EPIPE || errno == ECONNRESET ? "connection reset"
-                                                            : errno_name(errno),
-                   0);
+        conn_close(
+            c, errno == EPIPE || errno == ECONNRESET ? "connection reset" : errno_name(errno), 0);
         return;
     }
     if (c->out.count > 0) {
@@ -352,8 +351,8 @@ static void cmd_who(server *s, member *m)
     qsort(all, n, sizeof *all, cmp_nick);
     for (size_t i = 0; i < n; i++) {
         if (len == 0)
-            len = (size_t)snprintf(line, sizeof line, "%zu member%s: %s", n,
-                                   n == 1 ? "" : "s", all[i]->nick);
+            len = (size_t)snprintf(line, sizeof line, "%zu member%s: %s", n, n == 1 ? "" : "s",
+                                   all[i]->nick);
         else
             len += (size_t)snprintf(line + len, sizeof line - len, ", %s", all[i]->nick);
         if (len >= WHO_LINE || i + 1 == n) {
@@ -458,8 +457,8 @@ static void command(server *s, member *m, const char *line, size_t len)
             reply(m, dialect_notice("%s", help_lines[i]));
     } else {
         size_t cl = text_clean(line, nl > 64 ? 64 : nl, s->clean);
-        reply(m, dialect_error("unknown command \"/%.*s\"; type /help for the list",
-                               (int)cl, s->clean));
+        reply(m, dialect_error("unknown command \"/%.*s\"; type /help for the list", (int)cl,
+                               s->clean));
     }
 #undef IS
 }
@@ -517,8 +516,8 @@ static void conn_input(conn *c, const char *data, size_t len)
         if (kind == FRAME_LINE)
             member_line(s, &c->m, line, ll);
         else
-            reply(&c->m, dialect_error("line too long (max %zu bytes); discarded",
-                                       s->opt.max_line));
+            reply(&c->m,
+                  dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
     }
 
     free(c->in);
@@ -668,8 +667,8 @@ static void on_accept(loop *l, int lfd, void *data, int mask)
                 continue;
             /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the queue stays full and
              * level-triggered epoll would wake us at once; back off. */
-            logmsg(s, "accept: %s (%s); pausing %d ms", errno_name(errno),
-                   strerror(errno), ACCEPT_BACKOFF_MS);
+            logmsg(s, "accept: %s (%s); pausing %d ms", errno_name(errno), strerror(errno),
+                   ACCEPT_BACKOFF_MS);
             loop_set_mask(l, lfd, 0);
             loop_timer_arm(l, &s->accept_timer, ACCEPT_BACKOFF_MS);
             return;
@@ -770,8 +769,10 @@ int server_run(const server_opts *opt)
     if (s->opt.max_clients == 0) {
         s->opt.max_clients = limit;
     } else if (s->opt.max_clients > limit) {
-        fprintf(stderr, "hichat: --max-clients %ld is above what the descriptor limit "
-                "allows; using %ld (raise ulimit -n for more)\n", s->opt.max_clients, limit);
+        fprintf(stderr,
+                "hichat: --max-clients %ld is above what the descriptor limit "
+                "allows; using %ld (raise ulimit -n for more)\n",
+                s->opt.max_clients, limit);
         s->opt.max_clients = limit;
     }
 
@@ -812,8 +813,7 @@ int server_run(const server_opts *opt)
     if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
         char prompt[NICK_MAX + 4];
         snprintf(prompt, sizeof prompt, "%s> ", opt->nick);
-        s->term = term_new(s->l, STDIN_FILENO, s->stdout_o, prompt, console_line,
-                           console_eof, s);
+        s->term = term_new(s->l, STDIN_FILENO, s->stdout_o, prompt, console_line, console_eof, s);
     }
 
     net_local_str(s->lfd, where, sizeof where);

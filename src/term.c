@@ -19,9 +19,9 @@ struct term {
     struct termios saved;
     char prompt[64];
     char line[TERM_LINE_MAX];
-    size_t len, cur;     /* bytes in line, cursor byte offset */
+    size_t len, cur; /* bytes in line, cursor byte offset */
     unsigned char esc[8];
-    size_t nesc;         /* bytes of a pending escape sequence */
+    size_t nesc; /* bytes of a pending escape sequence */
     term_line_fn *on_line;
     term_eof_fn *on_eof;
     void *data;
@@ -29,8 +29,8 @@ struct term {
 
 static void on_input(loop *l, int fd, void *data, int mask);
 
-term *term_new(loop *l, int in_fd, out *o, const char *prompt,
-               term_line_fn *on_line, term_eof_fn *on_eof, void *data)
+term *term_new(loop *l, int in_fd, out *o, const char *prompt, term_line_fn *on_line,
+               term_eof_fn *on_eof, void *data)
 {
     struct termios raw;
 
@@ -47,8 +47,7 @@ term *term_new(loop *l, int in_fd, out *o, const char *prompt,
     raw.c_iflag &= ~(tcflag_t)(ICRNL | IXON);
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
-    if (tcsetattr(in_fd, TCSAFLUSH, &raw) < 0 ||
-        loop_watch(l, in_fd, LOOP_READ, on_input, t) < 0) {
+    if (tcsetattr(in_fd, TCSAFLUSH, &raw) < 0 || loop_watch(l, in_fd, LOOP_READ, on_input, t) < 0) {
         int e = errno;
         tcsetattr(in_fd, TCSAFLUSH, &t->saved);
         free(t);
@@ -236,17 +235,20 @@ static void key(term *t, unsigned char c)
         return;
     }
     switch (c) {
-    case 0x1b: t->esc[0] = c; t->nesc = 1; return;
+    case 0x1b:
+        t->esc[0] = c;
+        t->nesc = 1;
+        return;
     case '\r':
     case '\n': submit(t); return;
-    case 0x01: t->cur = 0; break;                       /* Ctrl-A */
-    case 0x05: t->cur = t->len; break;                  /* Ctrl-E */
-    case 0x02: t->cur = prev_char(t->line, t->cur); break;          /* Ctrl-B */
-    case 0x06: t->cur = next_char(t->line, t->len, t->cur); break;  /* Ctrl-F */
-    case 0x15: erase(t, 0, t->cur); break;              /* Ctrl-U */
-    case 0x0b: t->len = t->cur; break;                  /* Ctrl-K */
-    case 0x0c: break;                                   /* Ctrl-L: redraw */
-    case 0x17: {                                        /* Ctrl-W */
+    case 0x01: t->cur = 0; break;                                  /* Ctrl-A */
+    case 0x05: t->cur = t->len; break;                             /* Ctrl-E */
+    case 0x02: t->cur = prev_char(t->line, t->cur); break;         /* Ctrl-B */
+    case 0x06: t->cur = next_char(t->line, t->len, t->cur); break; /* Ctrl-F */
+    case 0x15: erase(t, 0, t->cur); break;                         /* Ctrl-U */
+    case 0x0b: t->len = t->cur; break;                             /* Ctrl-K */
+    case 0x0c: break;                                              /* Ctrl-L: redraw */
+    case 0x17: {                                                   /* Ctrl-W */
         size_t i = t->cur;
         while (i > 0 && t->line[i - 1] == ' ')
             i--;
@@ -260,7 +262,7 @@ static void key(term *t, unsigned char c)
         if (t->cur > 0)
             erase(t, prev_char(t->line, t->cur), t->cur);
         break;
-    case 0x04:                                          /* Ctrl-D */
+    case 0x04: /* Ctrl-D */
         if (t->len == 0) {
             t->on_eof(t->data);
             return;
@@ -281,8 +283,8 @@ static void key(term *t, unsigned char c)
                 s--;
             if (s > 0 && (unsigned char)t->line[s - 1] >= 0xC0)
                 s--;
-            if (utf8_decode((unsigned char *)t->line + s, t->cur - s, &cp) < 0 &&
-                t->cur - s < 4 && (unsigned char)t->line[s] >= 0xC0)
+            if (utf8_decode((unsigned char *)t->line + s, t->cur - s, &cp) < 0 && t->cur - s < 4 &&
+                (unsigned char)t->line[s] >= 0xC0)
                 return;
         }
         break;

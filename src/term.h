@@ -24,8 +24,8 @@ typedef void term_eof_fn(void *data);
 
 /* Puts in_fd (a terminal) in raw mode and edits lines on it, drawing through
  * o. Returns NULL with errno if in_fd is not a terminal. */
-term *term_new(loop *l, int in_fd, out *o, const char *prompt,
-               term_line_fn *on_line, term_eof_fn *on_eof, void *data);
+term *term_new(loop *l, int in_fd, out *o, const char *prompt, term_line_fn *on_line,
+               term_eof_fn *on_eof, void *data);
 /* Prints text[0..len) as one line above the input line, then redraws it. */
 void term_print(term *t, const char *text, size_t len);
 void term_set_prompt(term *t, const char *prompt);

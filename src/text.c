@@ -88,8 +88,8 @@ size_t text_clean(const char *in, size_t len, char *out)
 static int nick_char_ok(uint32_t cp)
 {
     if (cp < 0x80)
-        return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
-               (cp >= '0' && cp <= '9') || (cp && strchr("-_.[]{}|^", (int)cp));
+        return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+               (cp && strchr("-_.[]{}|^", (int)cp));
     if (cp < 0xA1 || cp == 0xAD || cp == 0x3000 || cp == 0xFEFF)
         return 0;
     if ((cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||

@@ -10,7 +10,7 @@
 #define NICK_MAX 32
 
 /* Cleaning never more than triples a line: one bad byte becomes U+FFFD. */
-#define TEXT_CLEAN_MAX(n) ((n) * 3)
+#define TEXT_CLEAN_MAX(n) ((n)*3)
 
 /* Decodes one strict UTF-8 sequence at s[0..len). Returns its length (1-4)
  * and sets *cp, or -1 when s[0] does not start a valid, complete sequence

@@ -85,10 +85,12 @@ void errno_describe(char *out, size_t outsz, int err, const char *target)
         snprintf(hint, sizeof hint, " \u2014 ports below 1024 need privileges; pick a higher port");
         break;
     case EADDRNOTAVAIL:
-        snprintf(hint, sizeof hint, " \u2014 that address is not on this machine; try 127.0.0.1 or ::");
+        snprintf(hint, sizeof hint,
+                 " \u2014 that address is not on this machine; try 127.0.0.1 or ::");
         break;
     case ETIMEDOUT:
-        snprintf(hint, sizeof hint, " \u2014 no answer from %s; is the host up and the port open?", t);
+        snprintf(hint, sizeof hint, " \u2014 no answer from %s; is the host up and the port open?",
+                 t);
         break;
     case EHOSTUNREACH:
     case ENETUNREACH:
@@ -98,14 +100,12 @@ void errno_describe(char *out, size_t outsz, int err, const char *target)
     case ENFILE:
         snprintf(hint, sizeof hint, " \u2014 out of file descriptors; raise ulimit -n");
         break;
-    default:
-        break;
+    default: break;
     }
     snprintf(out, outsz, "%s (%s)%s", errno_name(err), strerror(err), hint);
 }
 
-int parse_num(const char *s, long long min, long long max, long long *out,
-              const char **why)
+int parse_num(const char *s, long long min, long long max, long long *out, const char **why)
 {
     char *end;
     long long v;

@@ -27,14 +27,12 @@ void errno_describe(char *out, size_t outsz, int err, const char *target);
 
 /* Parses a decimal integer in [min, max]. Returns 0, or -1 with a reason in
  * *why ("not a number", "too small", "too large"). */
-int parse_num(const char *s, long long min, long long max, long long *out,
-              const char **why);
+int parse_num(const char *s, long long min, long long max, long long *out, const char **why);
 
 /* Case-insensitive (ASCII only) comparison of two byte strings. */
 int ascii_casecmp(const char *a, const char *b);
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define CONTAINER_OF(p, type, member) \
-    ((type *)(void *)((char *)(p) - offsetof(type, member)))
+#define ARRAY_LEN(a)                  (sizeof(a) / sizeof((a)[0]))
+#define CONTAINER_OF(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 #endif

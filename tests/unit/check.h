@@ -8,29 +8,27 @@ extern int check_passed, check_failed;
 extern const char *check_suite;
 
 /* Counts one check; on failure prints where and what. */
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (cond) {                                                                  \
-            check_passed++;                                                          \
-        } else {                                                                     \
-            check_failed++;                                                          \
-            fprintf(stdout, "FAIL %s %s:%d: %s\n", check_suite, __FILE__, __LINE__, \
-                    #cond);                                                          \
-        }                                                                            \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            fprintf(stdout, "FAIL %s %s:%d: %s\n", check_suite, __FILE__, __LINE__, #cond);        \
+        }                                                                                          \
     } while (0)
 
 /* Like CHECK, with a printf-style explanation on failure. */
-#define CHECKF(cond, ...)                                                           \
-    do {                                                                            \
-        if (cond) {                                                                 \
-            check_passed++;                                                         \
-        } else {                                                                    \
-            check_failed++;                                                         \
-            fprintf(stdout, "FAIL %s %s:%d: %s: ", check_suite, __FILE__, __LINE__, \
-                    #cond);                                                         \
-            fprintf(stdout, __VA_ARGS__);                                           \
-            fputc('\n', stdout);                                                    \
-        }                                                                           \
+#define CHECKF(cond, ...)                                                                          \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            fprintf(stdout, "FAIL %s %s:%d: %s: ", check_suite, __FILE__, __LINE__, #cond);        \
+            fprintf(stdout, __VA_ARGS__);                                                          \
+            fputc('\n', stdout);                                                                   \
+        }                                                                                          \
     } while (0)
 
 void test_frame(void);

@@ -30,11 +30,11 @@ void test_text(void)
     CHECK(utf8_decode(u, 3, &cp) == 3 && cp == 0x4F60);
     u = (const unsigned char *)"\xF0\x9F\x98\x80";
     CHECK(utf8_decode(u, 4, &cp) == 4 && cp == 0x1F600);
-    CHECK(utf8_decode((const unsigned char *)"\xC0\x80", 2, &cp) == -1);     /* overlong NUL */
-    CHECK(utf8_decode((const unsigned char *)"\xE0\x80\x80", 3, &cp) == -1); /* overlong */
-    CHECK(utf8_decode((const unsigned char *)"\xED\xA0\x80", 3, &cp) == -1); /* surrogate */
+    CHECK(utf8_decode((const unsigned char *)"\xC0\x80", 2, &cp) == -1);         /* overlong NUL */
+    CHECK(utf8_decode((const unsigned char *)"\xE0\x80\x80", 3, &cp) == -1);     /* overlong */
+    CHECK(utf8_decode((const unsigned char *)"\xED\xA0\x80", 3, &cp) == -1);     /* surrogate */
     CHECK(utf8_decode((const unsigned char *)"\xF4\x90\x80\x80", 4, &cp) == -1); /* > 10FFFF */
-    CHECK(utf8_decode((const unsigned char *)"\xE4\xBD", 2, &cp) == -1); /* truncated */
+    CHECK(utf8_decode((const unsigned char *)"\xE4\xBD", 2, &cp) == -1);         /* truncated */
     CHECK(utf8_decode((const unsigned char *)"\x80", 1, &cp) == -1);
     CHECK(utf8_decode((const unsigned char *)"\xFF", 1, &cp) == -1);
     CHECK(utf8_decode((const unsigned char *)"\xF4\x8F\xBF\xBF", 4, &cp) == 4 && cp == 0x10FFFF);
@@ -47,13 +47,17 @@ void test_text(void)
     CHECK(cleans_to(S("\x1b[31mred"), S("^[[31mred")));
     CHECK(cleans_to(S("nul\0x"), S("nul^@x")));
     CHECK(cleans_to(S("\x7f\x01\x1f\r"), S("^?^A^_^M")));
-    CHECK(cleans_to(S("\xC2\x9B" "31m"), S(FFFD "31m")));         /* C1 CSI */
-    CHECK(cleans_to(S("a\xE2\x80\xAE" "b"), S("a" FFFD "b")));     /* U+202E RLO */
+    CHECK(cleans_to(S("\xC2\x9B"
+                      "31m"),
+                    S(FFFD "31m"))); /* C1 CSI */
+    CHECK(cleans_to(S("a\xE2\x80\xAE"
+                      "b"),
+                    S("a" FFFD "b")));                                  /* U+202E RLO */
     CHECK(cleans_to(S("\xE2\x81\xA6x\xE2\x81\xA9"), S(FFFD "x" FFFD))); /* isolates */
     CHECK(cleans_to(S("\xFF\xFE"), S(FFFD FFFD)));
-    CHECK(cleans_to(S("\xE4\xBD"), S(FFFD FFFD)));                 /* cut sequence */
+    CHECK(cleans_to(S("\xE4\xBD"), S(FFFD FFFD))); /* cut sequence */
     CHECK(cleans_to(S("\xC0\xAF"), S(FFFD FFFD)));
-    CHECK(cleans_to(S("\xE2\x80\x8F"), S("\xE2\x80\x8F")));        /* RLM is kept */
+    CHECK(cleans_to(S("\xE2\x80\x8F"), S("\xE2\x80\x8F"))); /* RLM is kept */
     /* worst case: every byte invalid triples */
     char worst[64], out[TEXT_CLEAN_MAX(64)];
     memset(worst, 0xFF, sizeof worst);
@@ -70,12 +74,12 @@ void test_text(void)
     CHECK(text_nick_invalid(S("a*")) != NULL);
     CHECK(text_nick_invalid(S("a/b")) != NULL);
     CHECK(text_nick_invalid(S("bad\x1b")) != NULL);
-    CHECK(text_nick_invalid(S("x\xE2\x80\xAE")) != NULL);  /* RLO */
-    CHECK(text_nick_invalid(S("x\xE2\x80\x8B")) != NULL);  /* zero-width space */
-    CHECK(text_nick_invalid(S("x\xE3\x80\x80")) != NULL);  /* ideographic space */
-    CHECK(text_nick_invalid(S("x\xC2\xA0")) != NULL);      /* no-break space */
+    CHECK(text_nick_invalid(S("x\xE2\x80\xAE")) != NULL); /* RLO */
+    CHECK(text_nick_invalid(S("x\xE2\x80\x8B")) != NULL); /* zero-width space */
+    CHECK(text_nick_invalid(S("x\xE3\x80\x80")) != NULL); /* ideographic space */
+    CHECK(text_nick_invalid(S("x\xC2\xA0")) != NULL);     /* no-break space */
     CHECK(text_nick_invalid(S("x\xFF")) != NULL);
-    CHECK(text_nick_invalid(S("abcdefghijklmnopqrstuvwxyz012345")) == NULL); /* 32 */
+    CHECK(text_nick_invalid(S("abcdefghijklmnopqrstuvwxyz012345")) == NULL);  /* 32 */
     CHECK(text_nick_invalid(S("abcdefghijklmnopqrstuvwxyz0123456")) != NULL); /* 33 */
 
     CHECK(text_width('a') == 1);
