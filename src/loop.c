@@ -27,8 +27,28 @@ struct loop {
     size_t nheap, capheap;
     void (*before)(loop *, void *);
     void *before_data;
+    uint64_t (*clock)(void *);
+    void *clock_data;
     struct epoll_event ev[LOOP_EVENTS];
 };
+
+static uint64_t system_clock(void *data)
+{
+    (void)data;
+    return now_ms();
+}
+
+void loop_set_clock(loop *l, uint64_t (*fn)(void *), void *data)
+{
+    l->clock = fn;
+    l->clock_data = data;
+    l->now = fn(data);
+}
+
+static uint64_t clock_now(loop *l)
+{
+    return l->clock(l->clock_data);
+}
 
 loop *loop_new(void)
 {
@@ -37,6 +57,7 @@ loop *loop_new(void)
         return NULL;
     loop *l = xcalloc(1, sizeof *l);
     l->epfd = epfd;
+    l->clock = system_clock;
     l->now = now_ms();
     return l;
 }
@@ -172,16 +193,30 @@ void loop_timer_cancel(loop *l, loop_timer *t)
     heap_down(l, last->slot);
 }
 
-void loop_timer_arm(loop *l, loop_timer *t, uint64_t delay_ms)
+void loop_timer_arm_at(loop *l, loop_timer *t, uint64_t when)
 {
-    loop_timer_cancel(l, t);
+    if (t->slot != LOOP_TIMER_IDLE) {
+        /* Re-arming in place: one sift instead of a removal and an insert. */
+        uint64_t old = t->when;
+        t->when = when;
+        if (when < old)
+            heap_up(l, t->slot);
+        else
+            heap_down(l, t->slot);
+        return;
+    }
     if (l->nheap == l->capheap) {
         l->capheap = l->capheap ? l->capheap * 2 : 64;
         l->heap = xrealloc(l->heap, l->capheap * sizeof *l->heap);
     }
-    t->when = now_ms() + delay_ms;
+    t->when = when;
     heap_set(l, l->nheap++, t);
     heap_up(l, t->slot);
+}
+
+void loop_timer_arm(loop *l, loop_timer *t, uint64_t delay_ms)
+{
+    loop_timer_arm_at(l, t, clock_now(l) + delay_ms);
 }
 
 void loop_before_sleep(loop *l, void (*fn)(loop *, void *), void *data)
@@ -204,7 +239,7 @@ static void run_timers(loop *l)
 {
     /* Timers armed by a callback for "now" wait for the next pass, so a
      * timer that re-arms itself with delay 0 cannot starve the fds. */
-    uint64_t now = now_ms();
+    uint64_t now = clock_now(l);
     l->now = now;
     size_t budget = l->nheap;
     while (budget-- > 0 && l->nheap > 0 && l->heap[0]->when <= now) {
@@ -218,50 +253,56 @@ static int next_timeout(loop *l)
 {
     if (l->nheap == 0)
         return -1;
-    uint64_t now = now_ms(), when = l->heap[0]->when;
+    uint64_t now = clock_now(l), when = l->heap[0]->when;
     if (when <= now)
         return 0;
     uint64_t d = when - now;
     return d > 60000 ? 60000 : (int)d;
 }
 
+int loop_run_once(loop *l, int timeout_ms)
+{
+    if (l->before)
+        l->before(l, l->before_data);
+    if (l->stop)
+        return 0;
+    int t = next_timeout(l);
+    if (timeout_ms >= 0 && (t < 0 || t > timeout_ms))
+        t = timeout_ms;
+    int n = epoll_wait(l->epfd, l->ev, LOOP_EVENTS, t);
+    if (n < 0)
+        return errno == EINTR ? 0 : -1;
+    l->now = clock_now(l);
+    for (int i = 0; i < n && !l->stop; i++) {
+        int fd = l->ev[i].data.fd;
+        uint32_t e = l->ev[i].events;
+        int fired = 0;
+        if (e & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+            fired |= LOOP_READ;
+        if (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+            fired |= LOOP_WRITE;
+        /* Re-read the watcher before each call: the previous callback may
+         * have removed or changed it (and may have grown l->w). */
+        watcher *w = &l->w[fd];
+        if (w->mask == 0 && (e & (EPOLLERR | EPOLLHUP))) {
+            w->fn(l, fd, w->data, LOOP_READ);
+            continue;
+        }
+        if (w->mask > 0 && (w->mask & fired & LOOP_READ))
+            w->fn(l, fd, w->data, LOOP_READ);
+        w = &l->w[fd];
+        if (w->mask > 0 && (w->mask & fired & LOOP_WRITE))
+            w->fn(l, fd, w->data, LOOP_WRITE);
+    }
+    run_timers(l);
+    return 0;
+}
+
 int loop_run(loop *l)
 {
     l->stop = 0;
-    while (!l->stop) {
-        if (l->before)
-            l->before(l, l->before_data);
-        if (l->stop)
-            break;
-        int n = epoll_wait(l->epfd, l->ev, LOOP_EVENTS, next_timeout(l));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+    while (!l->stop)
+        if (loop_run_once(l, -1) < 0)
             return -1;
-        }
-        l->now = now_ms();
-        for (int i = 0; i < n && !l->stop; i++) {
-            int fd = l->ev[i].data.fd;
-            uint32_t e = l->ev[i].events;
-            int fired = 0;
-            if (e & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
-                fired |= LOOP_READ;
-            if (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-                fired |= LOOP_WRITE;
-            /* Re-read the watcher before each call: the previous callback
-             * may have removed or changed it. */
-            watcher *w = &l->w[fd];
-            if (w->mask == 0 && (e & (EPOLLERR | EPOLLHUP))) {
-                w->fn(l, fd, w->data, LOOP_READ);
-                continue;
-            }
-            if (w->mask > 0 && (w->mask & fired & LOOP_READ))
-                w->fn(l, fd, w->data, LOOP_READ);
-            w = &l->w[fd];
-            if (w->mask > 0 && (w->mask & fired & LOOP_WRITE))
-                w->fn(l, fd, w->data, LOOP_WRITE);
-        }
-        run_timers(l);
-    }
     return 0;
 }

@@ -50,6 +50,8 @@ void loop_unwatch(loop *l, int fd);
 void loop_timer_init(loop_timer *t, loop_timer_fn *fn);
 /* (Re)arms t to fire once after delay_ms. */
 void loop_timer_arm(loop *l, loop_timer *t, uint64_t delay_ms);
+/* (Re)arms t to fire once at loop time `when` (ms, the loop's clock). */
+void loop_timer_arm_at(loop *l, loop_timer *t, uint64_t when);
 void loop_timer_cancel(loop *l, loop_timer *t);
 static inline int loop_timer_armed(const loop_timer *t)
 {
@@ -62,6 +64,13 @@ void loop_before_sleep(loop *l, void (*fn)(loop *l, void *data), void *data);
 /* Runs until loop_stop. Returns 0, or -1 with errno if epoll_wait failed for a
  * reason other than EINTR. */
 int loop_run(loop *l);
+/* Runs one pass: the before-sleep hook, one wait of at most timeout_ms (or
+ * until the next timer), the ready callbacks, the due timers. For tests and
+ * fuzzing, which drive the loop themselves. Returns as loop_run. */
+int loop_run_once(loop *l, int timeout_ms);
+/* Replaces the clock (default: now_ms) with fn(data); fuzzers use a virtual
+ * clock so that timers fire without waiting. */
+void loop_set_clock(loop *l, uint64_t (*fn)(void *data), void *data);
 void loop_stop(loop *l);
 
 /* The loop's idea of now (ms, monotonic), refreshed once per pass. */

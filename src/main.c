@@ -39,11 +39,29 @@ static const char usage_serve[] =
     "                         every IPv6 and IPv4 address)\n"
     "  -p, --port PORT        TCP port, 0 for any free one (default " DEFAULT_PORT ")\n"
     "  -n, --nick NAME        the server console's nick (default " DEFAULT_SERVER_NICK ")\n"
+    "\n"
+    "Limits (a client crossing one is told why, and nobody else notices):\n"
     "      --max-clients N    most connections at once (default: the descriptor\n"
-    "                         limit less a reserve)\n"
+    "                         limit less a reserve of 32)\n"
+    "      --max-per-ip N     most connections from one address (default 64;\n"
+    "                         0: no limit)\n"
     "      --max-line BYTES   longest line accepted (default 4096; 64-1048576)\n"
     "      --max-queue BYTES  output queued for one client before it is dropped\n"
     "                         as too slow (default 1048576; 4096-1073741824)\n"
+    "      --msg-rate N       lines per second per client, beyond which its lines\n"
+    "                         are held back; held back 10 s running, it is\n"
+    "                         disconnected (default 10; 0: no limit)\n"
+    "      --msg-burst N      lines a client may send at once, as in a paste\n"
+    "                         (default 20)\n"
+    "      --line-timeout S   seconds to finish a line once begun (default 30;\n"
+    "                         0: none)\n"
+    "      --keepalive S      idle seconds before TCP keepalive probes; a dead\n"
+    "                         peer is dropped after 3 more (default 60; 0: off)\n"
+    "      --user-timeout S   seconds sent data may stay unacknowledged before\n"
+    "                         the peer counts as gone (default 30; 0: the\n"
+    "                         kernel's, about 15 minutes)\n"
+    "\n"
+    "On the console, /stats shows counters; SIGUSR1 logs them on stderr.\n"
     "  -h, --help             this help\n";
 
 static const char usage_connect[] =
@@ -88,20 +106,17 @@ static int cmd_serve(int argc, char **argv)
         {"bind", required_argument, NULL, 'b'},     {"port", required_argument, NULL, 'p'},
         {"nick", required_argument, NULL, 'n'},     {"max-clients", required_argument, NULL, 'C'},
         {"max-line", required_argument, NULL, 'L'}, {"max-queue", required_argument, NULL, 'Q'},
+        {"max-per-ip", required_argument, NULL, 'I'}, {"msg-rate", required_argument, NULL, 'R'},
+        {"msg-burst", required_argument, NULL, 'B'}, {"line-timeout", required_argument, NULL, 'T'},
+        {"keepalive", required_argument, NULL, 'K'}, {"user-timeout", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
-    server_opts o = {
-        .bind = DEFAULT_BIND,
-        .port = DEFAULT_PORT,
-        .nick = DEFAULT_SERVER_NICK,
-        .max_clients = 0,
-        .max_line = DEFAULT_MAX_LINE,
-        .max_queue = DEFAULT_MAX_QUEUE,
-    };
+    server_opts o;
     char port[8];
     long long v;
     int ch;
 
+    server_defaults(&o);
     while ((ch = getopt_long(argc, argv, "+b:p:n:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'b': o.bind = optarg; break;
@@ -130,6 +145,36 @@ static int cmd_serve(int argc, char **argv)
             if (num_opt("--max-queue", optarg, 4096, 1073741824, &v) < 0)
                 return EXIT_USAGE;
             o.max_queue = (size_t)v;
+            break;
+        case 'I':
+            if (num_opt("--max-per-ip", optarg, 0, 1000000, &v) < 0)
+                return EXIT_USAGE;
+            o.max_per_ip = (long)v;
+            break;
+        case 'R':
+            if (num_opt("--msg-rate", optarg, 0, 1000000, &v) < 0)
+                return EXIT_USAGE;
+            o.msg_rate = (long)v;
+            break;
+        case 'B':
+            if (num_opt("--msg-burst", optarg, 1, 1000000, &v) < 0)
+                return EXIT_USAGE;
+            o.msg_burst = (long)v;
+            break;
+        case 'T':
+            if (num_opt("--line-timeout", optarg, 0, 86400, &v) < 0)
+                return EXIT_USAGE;
+            o.line_timeout = (long)v;
+            break;
+        case 'K':
+            if (num_opt("--keepalive", optarg, 0, 32767, &v) < 0)
+                return EXIT_USAGE;
+            o.keepalive = (long)v;
+            break;
+        case 'U':
+            if (num_opt("--user-timeout", optarg, 0, 86400, &v) < 0)
+                return EXIT_USAGE;
+            o.user_timeout = (long)v;
             break;
         case 'h': fputs(usage_serve, stdout); return 0;
         default: fprintf(stderr, "\n%s", usage_serve); return EXIT_USAGE;

@@ -222,13 +222,12 @@ int net_local_str(int fd, char *out, size_t outsz)
     return 0;
 }
 
-int net_accept(int lfd, char *addr)
+int net_accept(int lfd, struct sockaddr_storage *ss, char *addr)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    socklen_t len = sizeof *ss;
+    int fd = accept4(lfd, (struct sockaddr *)ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return -1;
-    net_addr_str((struct sockaddr *)&ss, len, addr, NET_ADDRSTRLEN);
+    net_addr_str((struct sockaddr *)ss, len, addr, NET_ADDRSTRLEN);
     return fd;
 }

@@ -27,9 +27,9 @@ int net_listen_tcp(const char *host, const char *port, int backlog, char *err, s
  * starts); returns a connected non-blocking fd, or -1 with err set. */
 int net_connect_tcp(const char *host, const char *port, int timeout_ms, char *err, size_t errsz);
 
-/* accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; the peer's address as text into
- * addr (NET_ADDRSTRLEN). Returns the fd or -1 with errno. */
-int net_accept(int lfd, char *addr);
+/* accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; the peer's address into *ss and
+ * as text into addr (NET_ADDRSTRLEN). Returns the fd or -1 with errno. */
+int net_accept(int lfd, struct sockaddr_storage *ss, char *addr);
 
 /* "1.2.3.4:5" or "[::1]:5". */
 void net_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz);

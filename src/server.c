@@ -5,10 +5,18 @@
  * a reference queued for every recipient (room.c, outq.c) -> one writev per
  * connection per loop pass (before_sleep). Closing is deferred: a connection
  * is only marked while the room may be iterating, and is left and freed in
- * before_sleep, so no callback ever sees a member vanish under it. */
+ * before_sleep, so no callback ever sees a member vanish under it.
+ *
+ * Every limit a peer can push against is here, each with its reason for
+ * the log and the room: queue bound (slow readers), flood control (a token
+ * bucket that holds input back, then disconnects), a deadline to finish a
+ * line (slowloris), per-IP and total connection caps checked before any
+ * per-client memory, TCP keepalive and TCP_USER_TIMEOUT for dead peers, and
+ * a first look at the bytes for peers speaking the wrong protocol. */
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -24,7 +32,7 @@
 
 #include "dialect.h"
 #include "frame.h"
-#include "loop.h"
+#include "ipcount.h"
 #include "net.h"
 #include "out.h"
 #include "outq.h"
@@ -45,7 +53,8 @@
 /* Connections accepted per readiness event, so a connect storm cannot
  * starve the clients already here. */
 #define ACCEPT_BATCH 256
-/* After EMFILE/ENFILE, accepting pauses this long instead of spinning. */
+/* After EMFILE/ENFILE with nothing left to shed, accepting pauses this long
+ * instead of spinning on a listener that stays readable. */
 #define ACCEPT_BACKOFF_MS 100
 #define LISTEN_BACKLOG    4096
 /* Console (stdout) and log (stderr) output queued before lines are dropped. */
@@ -54,16 +63,65 @@
 #define QUIT_REASON_MAX 160
 /* /who replies are wrapped at about this many bytes per line. */
 #define WHO_LINE 400
+/* A client held back by flood control for this long without a break is
+ * flooding, not pasting: it is disconnected. */
+#define FLOOD_KICK_MS 10000
+/* Sniffing the first bytes of a connection: at least this many, of which
+ * more than BINARY_PERCENT are not text, make it binary junk. */
+#define SNIFF_MIN      16
+#define SNIFF_MAX      512
+#define BINARY_PERCENT 30
+/* Keepalive probes: interval (at most) and count after the idle time. */
+#define KEEPALIVE_INTVL 10
+#define KEEPALIVE_CNT   3
 
 enum {
-    C_CLOSING = 1u << 0, /* left the room, flushing its last output */
-    C_LINGER = 1u << 1,  /* output flushed and write side shut; draining */
-    C_DEAD = 1u << 2,    /* to be freed at the end of this pass */
-    C_PENDING = 1u << 3, /* on the list of queues to write this pass */
-    C_LEAVING = 1u << 4, /* on the list of leaves to announce */
+    C_CLOSING = 1u << 0,   /* left the room, flushing its last output */
+    C_LINGER = 1u << 1,    /* output flushed and write side shut; draining */
+    C_DEAD = 1u << 2,      /* to be freed at the end of this pass */
+    C_PENDING = 1u << 3,   /* on the list of queues to write this pass */
+    C_LEAVING = 1u << 4,   /* on the list of leaves to announce */
+    C_THROTTLED = 1u << 5, /* flood control holds its input back */
+    C_SPOKE = 1u << 6,     /* has sent a first line (protocol sniffing done) */
 };
 
-typedef struct server server;
+/* Why a member left: the text the room sees and the key /stats counts by. */
+enum reason {
+    R_QUIT,
+    R_CLOSED,
+    R_RESET,
+    R_TIMEOUT,
+    R_QUEUE_FULL,
+    R_FLOOD,
+    R_LINE_TIMEOUT,
+    R_HTTP,
+    R_TLS,
+    R_BINARY,
+    R_SHUTDOWN,
+    R_ERROR,
+    R_COUNT
+};
+
+static const struct {
+    const char *text, *key;
+} reasons[R_COUNT] = {
+    [R_QUIT] = {"quit", "quit"},
+    [R_CLOSED] = {"connection closed", "closed"},
+    [R_RESET] = {"connection reset", "reset"},
+    [R_TIMEOUT] = {"connection timed out", "timeout"},
+    [R_QUEUE_FULL] = {"output queue full", "queue_full"},
+    [R_FLOOD] = {"flooding", "flood"},
+    [R_LINE_TIMEOUT] = {"line not finished in time", "line_timeout"},
+    [R_HTTP] = {"not a chat client: HTTP request", "http"},
+    [R_TLS] = {"not a chat client: TLS handshake", "tls"},
+    [R_BINARY] = {"not a chat client: binary data", "binary"},
+    [R_SHUTDOWN] = {"server shutting down", "shutdown"},
+    [R_ERROR] = {"socket error", "error"},
+};
+
+/* Why a connection was refused before it joined. */
+enum refusal { F_FULL, F_PER_IP, F_BUSY, F_COUNT };
+static const char *const refusal_key[F_COUNT] = {"full", "per_ip", "busy"};
 
 typedef struct conn {
     member m; /* first: the room hands back member pointers */
@@ -71,15 +129,20 @@ typedef struct conn {
     int fd;
     unsigned flags;
     framer fr;
-    char *in; /* a partial line carried to the next read; owned */
+    char *in; /* input carried to the next read or held back; owned */
     size_t inlen;
     outq out;
-    loop_timer timer;   /* quiet pause while open; close deadline after */
-    const char *reason; /* why it left: static text or reason_own */
-    char *reason_own;
-    struct conn *next_pending;
-    struct conn *next_leave;
-    struct conn *next_dead;
+    loop_timer timer;        /* the next of: quiet pause, line deadline,
+                                flood release; the close deadline after */
+    uint64_t last_byte_ms;   /* when input last arrived */
+    uint64_t line_start_ms;  /* when the unfinished line began, or 0 */
+    uint64_t throttled_ms;   /* when flood control began holding, or 0 */
+    uint64_t tokens;         /* flood bucket, in 1/1000 lines */
+    uint64_t refill_ms;
+    enum reason why;
+    char *why_text;          /* "quit: REASON", or NULL; owned */
+    ipkey ip;
+    struct conn *next_pending, *next_leave, *next_dead;
     struct conn *prev_all, *next_all;
     char addr[NET_ADDRSTRLEN];
 } conn;
@@ -88,10 +151,10 @@ struct server {
     server_opts opt;
     loop *l;
     room *room;
-    int lfd;
-    int sfd;
+    ipcount *ips;
+    int lfd, sfd, spare_fd;
     char *scratch; /* READ_SIZE + max_line + 2 bytes */
-    char *clean;   /* TEXT_CLEAN_MAX(max_line) bytes */
+    char *clean;   /* TEXT_CLEAN_MAX(max_line + 2) bytes */
     conn *pending, *leaving, *dead;
     conn *all; /* every connection, for the last cleanup */
     size_t nconns;
@@ -101,6 +164,11 @@ struct server {
     int stopping;
     loop_timer accept_timer, shutdown_timer;
     unsigned long console_dropped;
+    struct {
+        uint64_t accepted, lines_in, deliveries, bytes_in, bytes_out;
+        size_t peak;
+        uint64_t left[R_COUNT], refused[F_COUNT];
+    } st;
 };
 
 static void logmsg(server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -130,9 +198,14 @@ static int is_console(server *s, member *m)
     return m == &s->console;
 }
 
+static int is_open(const conn *c)
+{
+    return !(c->flags & (C_CLOSING | C_DEAD | C_LEAVING));
+}
+
 /* ---- output ---- */
 
-static void conn_close(conn *c, const char *reason, int graceful);
+static void conn_close(conn *c, enum reason why, int graceful);
 
 static void mark_pending(conn *c)
 {
@@ -151,10 +224,11 @@ static void conn_deliver(member *m, chunk *ch)
     if (c->out.bytes + ch->len > c->s->opt.max_queue) {
         /* It has stopped reading. Keeping it would grow memory or hold up
          * the room; dropping it costs everyone else nothing. */
-        conn_close(c, "output queue full", 0);
+        conn_close(c, R_QUEUE_FULL, 0);
         return;
     }
     outq_push(&c->out, ch);
+    c->s->st.deliveries++;
     mark_pending(c);
 }
 
@@ -193,17 +267,32 @@ static void broadcast(server *s, chunk *ch, member *except)
     chunk_unref(ch);
 }
 
+static enum reason errno_reason(int e)
+{
+    switch (e) {
+    case EPIPE:
+    case ECONNRESET: return R_RESET;
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ENETUNREACH: return R_TIMEOUT;
+    default: return R_ERROR;
+    }
+}
+
 /* Writes c's queue once. */
 static void conn_flush(conn *c)
 {
+    server *s = c->s;
     ssize_t n = outq_write(&c->out, c->fd);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        conn_close(
-            c, errno == EPIPE || errno == ECONNRESET ? "connection reset" : errno_name(errno), 0);
+        conn_close(c, errno_reason(errno), 0);
         return;
     }
+    if (n > 0)
+        s->st.bytes_out += (uint64_t)n;
+    int rmask = (c->flags & (C_CLOSING | C_THROTTLED)) ? 0 : LOOP_READ;
     if (c->out.count > 0) {
-        loop_set_mask(c->s->l, c->fd, (c->flags & C_CLOSING ? 0 : LOOP_READ) | LOOP_WRITE);
+        loop_set_mask(s->l, c->fd, rmask | LOOP_WRITE);
         return;
     }
     if (c->flags & C_CLOSING) {
@@ -213,15 +302,15 @@ static void conn_flush(conn *c)
          * a close sends no reset: no need to wait for the peer. */
         int unread = 0;
         shutdown(c->fd, SHUT_WR);
-        if (c->s->stopping && ioctl(c->fd, FIONREAD, &unread) == 0 && unread == 0) {
-            conn_close(c, c->reason, 0);
+        if (s->stopping && ioctl(c->fd, FIONREAD, &unread) == 0 && unread == 0) {
+            conn_close(c, c->why, 0);
             return;
         }
         c->flags |= C_LINGER;
-        loop_set_mask(c->s->l, c->fd, LOOP_READ);
+        loop_set_mask(s->l, c->fd, LOOP_READ);
         return;
     }
-    loop_set_mask(c->s->l, c->fd, LOOP_READ);
+    loop_set_mask(s->l, c->fd, rmask);
 }
 
 /* ---- closing ---- */
@@ -232,9 +321,10 @@ static void conn_free(conn *c)
     loop_timer_cancel(s->l, &c->timer);
     loop_unwatch(s->l, c->fd);
     close(c->fd);
+    ipcount_del(s->ips, &c->ip);
     outq_clear(&c->out);
     free(c->in);
-    free(c->reason_own);
+    free(c->why_text);
     if (c->prev_all)
         c->prev_all->next_all = c->next_all;
     else
@@ -245,15 +335,15 @@ static void conn_free(conn *c)
     s->nconns--;
 }
 
-/* Marks c to leave the room with reason (static text, or c->reason_own).
- * graceful: flush what is queued first; else drop the connection now. */
-static void conn_close(conn *c, const char *reason, int graceful)
+/* Marks c to leave the room for reason why. graceful: flush what is queued
+ * first; else drop the connection at the end of this pass. */
+static void conn_close(conn *c, enum reason why, int graceful)
 {
     server *s = c->s;
     if (c->flags & C_DEAD)
         return;
     if (!(c->flags & (C_CLOSING | C_LEAVING))) {
-        c->reason = reason;
+        c->why = why;
         c->flags |= C_LEAVING;
         c->next_leave = s->leaving;
         s->leaving = c;
@@ -276,6 +366,11 @@ static void conn_close(conn *c, const char *reason, int graceful)
     }
 }
 
+static const char *why_text(const conn *c)
+{
+    return c->why_text ? c->why_text : reasons[c->why].text;
+}
+
 static void announce_leaves(server *s)
 {
     while (s->leaving) {
@@ -284,9 +379,10 @@ static void announce_leaves(server *s)
         c->flags &= ~(unsigned)C_LEAVING;
         c->flags |= C_CLOSING; /* out of the room either way */
         room_leave(s->room, &c->m);
-        logmsg(s, "disconnect %s %s (%s)", c->addr, c->m.nick, c->reason);
+        s->st.left[c->why]++;
+        logmsg(s, "disconnect %s %s (%s)", c->addr, c->m.nick, why_text(c));
         if (!s->stopping)
-            broadcast(s, dialect_notice("%s left (%s)", c->m.nick, c->reason), NULL);
+            broadcast(s, dialect_notice("%s left (%s)", c->m.nick, why_text(c)), NULL);
     }
 }
 
@@ -315,10 +411,32 @@ static void before_sleep(loop *l, void *data)
         loop_stop(l);
 }
 
+/* ---- statistics ---- */
+
+/* One line: "clients=3 peak=5 ... left: quit=1 ... refused: full=0 ...". */
+static void stats_line(server *s, char *dst, size_t sz)
+{
+    size_t n = (size_t)snprintf(dst, sz,
+                                "clients=%zu peak=%zu accepted=%llu lines_in=%llu "
+                                "deliveries=%llu bytes_in=%llu bytes_out=%llu left:",
+                                s->nconns, s->st.peak, (unsigned long long)s->st.accepted,
+                                (unsigned long long)s->st.lines_in,
+                                (unsigned long long)s->st.deliveries,
+                                (unsigned long long)s->st.bytes_in,
+                                (unsigned long long)s->st.bytes_out);
+    for (int i = 0; i < R_COUNT && n < sz; i++)
+        n += (size_t)snprintf(dst + n, sz - n, " %s=%llu", reasons[i].key,
+                              (unsigned long long)s->st.left[i]);
+    if (n < sz)
+        n += (size_t)snprintf(dst + n, sz - n, " refused:");
+    for (int i = 0; i < F_COUNT && n < sz; i++)
+        n += (size_t)snprintf(dst + n, sz - n, " %s=%llu", refusal_key[i],
+                              (unsigned long long)s->st.refused[i]);
+}
+
 /* ---- lines and commands ---- */
 
 static void conn_quit(server *s, member *m, const char *why, size_t len);
-static void begin_shutdown(server *s);
 
 static const char *const help_lines[] = {
     "commands:",
@@ -373,8 +491,7 @@ static void cmd_nick(server *s, member *m, const char *arg, size_t len)
         return;
     }
     if ((why = text_nick_invalid(arg, len)) != NULL) {
-        size_t shown = len > 64 ? 64 : len;
-        size_t cl = text_clean(arg, shown, s->clean);
+        size_t cl = text_clean(arg, len > 64 ? 64 : len, s->clean);
         reply(m, dialect_error("invalid nick \"%.*s\": %s", (int)cl, s->clean, why));
         return;
     }
@@ -408,10 +525,6 @@ static void cmd_msg(server *s, member *m, const char *arg, size_t len)
     while (text < arg + len && *text == ' ')
         text++;
     size_t tlen = (size_t)(arg + len - text);
-    if (tlen == 0) {
-        reply(m, dialect_error("usage: /msg NICK TEXT"));
-        return;
-    }
     member *to = room_find(s->room, arg, nlen);
     if (!to) {
         size_t cl = text_clean(arg, nlen > 64 ? 64 : nlen, s->clean);
@@ -421,6 +534,17 @@ static void cmd_msg(server *s, member *m, const char *arg, size_t len)
     size_t cl = text_clean(text, tlen, s->clean);
     reply(to, dialect_private(m->nick, s->clean, cl));
     reply(m, dialect_private_echo(to->nick, s->clean, cl));
+}
+
+static void cmd_stats(server *s, member *m)
+{
+    char line[1024];
+    if (!is_console(s, m)) {
+        reply(m, dialect_error("/stats is for the server console"));
+        return;
+    }
+    stats_line(s, line, sizeof line);
+    reply(m, dialect_notice("stats %s", line));
 }
 
 /* One command line (without its leading '/'). */
@@ -455,6 +579,8 @@ static void command(server *s, member *m, const char *line, size_t len)
     } else if (IS("help")) {
         for (size_t i = 0; i < ARRAY_LEN(help_lines); i++)
             reply(m, dialect_notice("%s", help_lines[i]));
+    } else if (IS("stats")) {
+        cmd_stats(s, m);
     } else {
         size_t cl = text_clean(line, nl > 64 ? 64 : nl, s->clean);
         reply(m, dialect_error("unknown command \"/%.*s\"; type /help for the list", (int)cl,
@@ -468,6 +594,7 @@ static void member_line(server *s, member *m, const char *line, size_t len)
 {
     if (len == 0)
         return;
+    s->st.lines_in++;
     if (line[0] == '/' && !(len > 1 && line[1] == '/')) {
         command(s, m, line + 1, len - 1);
         return;
@@ -481,77 +608,264 @@ static void member_line(server *s, member *m, const char *line, size_t len)
 static void conn_quit(server *s, member *m, const char *why, size_t len)
 {
     if (is_console(s, m)) {
-        begin_shutdown(s);
+        server_shutdown(s);
         return;
     }
     conn *c = as_conn(m);
     reply(m, dialect_notice("bye"));
-    if (len == 0) {
-        conn_close(c, "quit", 1);
-        return;
+    if (len > 0) {
+        if (len > QUIT_REASON_MAX)
+            len = QUIT_REASON_MAX; /* may cut a character: cleaning shows U+FFFD */
+        size_t cl = text_clean(why, len, s->clean);
+        c->why_text = xmalloc(cl + 7);
+        memcpy(c->why_text, "quit: ", 6);
+        memcpy(c->why_text + 6, s->clean, cl);
+        c->why_text[6 + cl] = '\0';
     }
-    if (len > QUIT_REASON_MAX)
-        len = QUIT_REASON_MAX; /* may cut a character: cleaning shows it as U+FFFD */
-    size_t cl = text_clean(why, len, s->clean);
-    c->reason_own = xmalloc(cl + 7);
-    memcpy(c->reason_own, "quit: ", 6);
-    memcpy(c->reason_own + 6, s->clean, cl);
-    c->reason_own[6 + cl] = '\0';
-    conn_close(c, c->reason_own, 1);
+    conn_close(c, R_QUIT, 1);
 }
 
-/* Takes the lines in data[0..len) (the carried partial line first). */
+/* An HTTP request line: "METHOD TARGET HTTP/d.d". */
+static int is_http_request(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && line[i] >= 'A' && line[i] <= 'Z')
+        i++;
+    if (i == 0 || i >= len || line[i] != ' ')
+        return 0;
+    const char *sp = memchr(line + i + 1, ' ', len - i - 1);
+    if (!sp)
+        return 0;
+    size_t rest = len - (size_t)(sp + 1 - line);
+    return rest == 8 && memcmp(sp + 1, "HTTP/", 5) == 0;
+}
+
+/* The first line of a connection: a browser or curl gets an HTTP answer it
+ * can show instead of chat noise. Returns 1 if the line was taken. */
+static int sniff_first_line(conn *c, const char *line, size_t len)
+{
+    c->flags |= C_SPOKE;
+    if (!is_http_request(line, len))
+        return 0;
+    static const char answer[] =
+        "HTTP/1.0 400 Bad Request\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Connection: close\r\n"
+        "\r\n"
+        "This is a hichat chat server. It speaks lines of text, not HTTP:\r\n"
+        "connect with `hichat connect HOST:PORT` or `nc HOST PORT`.\r\n";
+    chunk *ch = chunk_new(answer, sizeof answer - 1);
+    reply(&c->m, ch);
+    conn_close(c, R_HTTP, 1);
+    return 1;
+}
+
+/* The first bytes of a connection: a TLS ClientHello or binary junk is not a
+ * chat client. Returns 1 if the connection was closed for it. */
+static int sniff_first_bytes(conn *c, const unsigned char *p, size_t n)
+{
+    if (n >= 3 && p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04) {
+        conn_close(c, R_TLS, 0); /* it cannot read a text reply anyway */
+        return 1;
+    }
+    size_t look = n < SNIFF_MAX ? n : SNIFF_MAX, bad = 0;
+    if (look < SNIFF_MIN)
+        return 0;
+    for (size_t i = 0; i < look;) {
+        uint32_t cp;
+        int k = utf8_decode(p + i, look - i, &cp);
+        if (k < 0) {
+            if (look - i >= 4)
+                bad++; /* a sequence cut by the window is not counted */
+            i++;
+            continue;
+        }
+        if (cp < 0x20 && cp != '\t' && cp != '\r' && cp != '\n')
+            bad++;
+        i += (size_t)k;
+    }
+    if (bad * 100 <= look * BINARY_PERCENT)
+        return 0;
+    reply(&c->m, dialect_error("this port speaks UTF-8 text lines; closing"));
+    conn_close(c, R_BINARY, 1);
+    return 1;
+}
+
+/* ---- flood control and timing ---- */
+
+/* Takes one line's worth from c's bucket; 0 if it is empty. */
+static int take_token(conn *c)
+{
+    server *s = c->s;
+    if (s->opt.msg_rate <= 0)
+        return 1;
+    uint64_t now = loop_now(s->l), cap = (uint64_t)s->opt.msg_burst * 1000;
+    c->tokens += (now - c->refill_ms) * (uint64_t)s->opt.msg_rate;
+    if (c->tokens > cap)
+        c->tokens = cap;
+    c->refill_ms = now;
+    if (c->tokens < 1000)
+        return 0;
+    c->tokens -= 1000;
+    return 1;
+}
+
+/* Arms c's one timer for the earliest thing it waits for. */
+static void conn_rearm(conn *c)
+{
+    server *s = c->s;
+    uint64_t next = UINT64_MAX;
+
+    if (c->flags & C_CLOSING)
+        return; /* the close deadline is armed */
+    if (c->flags & C_THROTTLED) {
+        uint64_t need = 1000 - c->tokens; /* tokens < 1000 while throttled */
+        next = c->refill_ms + (need + (uint64_t)s->opt.msg_rate - 1) / (uint64_t)s->opt.msg_rate;
+    } else {
+        if (c->inlen > 0 && !c->fr.discarding)
+            next = c->last_byte_ms + QUIET_PAUSE_MS;
+        if (c->line_start_ms && s->opt.line_timeout > 0) {
+            uint64_t dl = c->line_start_ms + (uint64_t)s->opt.line_timeout * 1000;
+            if (dl < next)
+                next = dl;
+        }
+    }
+    if (next == UINT64_MAX)
+        loop_timer_cancel(s->l, &c->timer);
+    else
+        loop_timer_arm_at(s->l, &c->timer, next);
+}
+
+/* Flood control found c's bucket empty with lines waiting: stop reading
+ * (the kernel buffers the rest, then the sender blocks) until the next
+ * token, and cut a client that keeps this up. */
+static void throttle(conn *c)
+{
+    server *s = c->s;
+    uint64_t now = loop_now(s->l);
+    if (!c->throttled_ms) {
+        c->throttled_ms = now;
+        reply(&c->m, dialect_error("slow down: more than %ld lines a second; "
+                                   "your lines are held back",
+                                   s->opt.msg_rate));
+    } else if (now - c->throttled_ms > FLOOD_KICK_MS) {
+        reply(&c->m, dialect_error("flooding: held back for %d s; disconnecting",
+                                   FLOOD_KICK_MS / 1000));
+        conn_close(c, R_FLOOD, 1);
+        return;
+    }
+    c->flags |= C_THROTTLED;
+    loop_set_mask(s->l, c->fd, c->out.count ? LOOP_WRITE : 0);
+}
+
+/* Takes the lines in data[0..len) (held or carried input first), then keeps
+ * what is left in c->in. data is never c->in itself. */
 static void conn_input(conn *c, const char *data, size_t len)
 {
     server *s = c->s;
     size_t pos = 0;
+    int throttled = 0;
 
-    while (pos < len && !(c->flags & (C_CLOSING | C_DEAD | C_LEAVING))) {
+    while (pos < len && is_open(c)) {
         enum frame_kind kind;
         const char *line;
         size_t ll;
-        pos += framer_next(&c->fr, data + pos, len - pos, s->opt.max_line, &kind, &line, &ll);
-        if (kind == FRAME_MORE)
+        size_t n = framer_next(&c->fr, data + pos, len - pos, s->opt.max_line, &kind, &line, &ll);
+        if (kind == FRAME_MORE) {
+            pos += n;
             break;
-        if (kind == FRAME_LINE)
-            member_line(s, &c->m, line, ll);
-        else
-            reply(&c->m,
-                  dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
+        }
+        if (kind == FRAME_TOO_LONG) {
+            pos += n;
+            c->flags |= C_SPOKE;
+            reply(&c->m, dialect_error("line too long (max %zu bytes); discarded",
+                                       s->opt.max_line));
+            continue;
+        }
+        if (ll > 0 && !take_token(c)) {
+            pos = (size_t)(line - data); /* keep the line, drop what framing skipped */
+            throttled = 1;
+            break;
+        }
+        pos += n;
+        if (!(c->flags & C_SPOKE) && sniff_first_line(c, line, ll))
+            break;
+        member_line(s, &c->m, line, ll);
     }
 
-    free(c->in);
-    c->in = NULL;
-    c->inlen = 0;
-    if (c->flags & (C_CLOSING | C_DEAD | C_LEAVING))
-        return;
-    if (pos < len) {
-        c->inlen = len - pos;
-        c->in = xmalloc(c->inlen);
-        memcpy(c->in, data + pos, c->inlen);
-        loop_timer_arm(s->l, &c->timer, QUIET_PAUSE_MS);
-    } else {
-        loop_timer_cancel(s->l, &c->timer);
+    if (!is_open(c))
+        return; /* conn_close dropped c->in, or conn_free will */
+    /* Keep the rest: a partial line (at most max_line + 1 bytes), or lines
+     * held back by flood control (at most what one read brought). */
+    char *rest = NULL;
+    size_t nrest = len - pos;
+    if (nrest) {
+        rest = xmalloc(nrest);
+        memcpy(rest, data + pos, nrest);
     }
+    free(c->in);
+    c->in = rest;
+    c->inlen = nrest;
+
+    uint64_t now = loop_now(s->l);
+    if (throttled) {
+        c->line_start_ms = 0; /* waiting on us, not on the peer */
+        throttle(c);
+    } else {
+        c->throttled_ms = 0;
+        if ((nrest || c->fr.discarding) && !c->line_start_ms)
+            c->line_start_ms = now;
+        else if (!nrest && !c->fr.discarding)
+            c->line_start_ms = 0;
+    }
+    conn_rearm(c);
 }
 
 static void conn_timer(loop *l, loop_timer *t)
 {
     conn *c = CONTAINER_OF(t, conn, timer);
-    (void)l;
+    server *s = c->s;
+    uint64_t now = loop_now(l);
+
     if (c->flags & C_CLOSING) {
-        conn_close(c, c->reason, 0); /* linger deadline */
+        conn_close(c, c->why, 0); /* linger deadline */
         return;
     }
-    if (c->inlen == 0)
+    if (c->flags & C_THROTTLED) {
+        char *held = c->in;
+        size_t n = c->inlen;
+        c->flags &= ~(unsigned)C_THROTTLED;
+        c->in = NULL;
+        c->inlen = 0;
+        loop_set_mask(l, c->fd, LOOP_READ | (c->out.count ? LOOP_WRITE : 0));
+        conn_input(c, held, n);
+        free(held);
         return;
-    /* The quiet pause is over: what waits is a line (see protocol.md). */
-    char *in = c->in;
-    size_t n = frame_partial(in, c->inlen);
-    c->in = NULL;
-    c->inlen = 0;
-    member_line(c->s, &c->m, in, n);
-    free(in);
+    }
+    if (c->line_start_ms && s->opt.line_timeout > 0 &&
+        now >= c->line_start_ms + (uint64_t)s->opt.line_timeout * 1000) {
+        reply(&c->m, dialect_error("line not finished within %ld s; closing",
+                                   s->opt.line_timeout));
+        conn_close(c, R_LINE_TIMEOUT, 1);
+        return;
+    }
+    if (c->inlen > 0 && !c->fr.discarding && now >= c->last_byte_ms + QUIET_PAUSE_MS) {
+        /* The quiet pause is over: what waits is a line (see protocol.md). */
+        if (!take_token(c)) {
+            throttle(c);
+            conn_rearm(c);
+            return;
+        }
+        char *in = c->in;
+        size_t n = frame_partial(in, c->inlen);
+        c->in = NULL;
+        c->inlen = 0;
+        c->line_start_ms = 0;
+        if ((c->flags & C_SPOKE) || !sniff_first_line(c, in, n))
+            member_line(s, &c->m, in, n);
+        free(in);
+    }
+    conn_rearm(c);
 }
 
 static void conn_readable(conn *c)
@@ -559,11 +873,16 @@ static void conn_readable(conn *c)
     server *s = c->s;
     ssize_t n;
 
-    if (c->flags & (C_CLOSING | C_LINGER)) {
-        /* Draining after our FIN (or a hang-up while flushing). */
-        n = read(c->fd, s->scratch, READ_SIZE);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-            conn_close(c, c->reason, 0);
+    if (c->flags & (C_CLOSING | C_LINGER | C_THROTTLED)) {
+        /* Not taking input now; only notice the peer going away (a hang-up
+         * is reported even to a quiet watcher). */
+        char b;
+        n = recv(c->fd, &b, 1, MSG_PEEK);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            conn_close(c, n == 0 ? R_CLOSED : errno_reason(errno), 0);
+        } else if (n > 0 && (c->flags & C_LINGER)) {
+            n = read(c->fd, s->scratch, READ_SIZE); /* drained and dropped */
+        }
         return;
     }
     if (c->inlen)
@@ -572,15 +891,20 @@ static void conn_readable(conn *c)
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;
-        conn_close(c, errno == ECONNRESET ? "connection reset" : errno_name(errno), 0);
+        conn_close(c, errno_reason(errno), 0);
         return;
     }
     if (n == 0) {
         /* A partial line left at EOF is dropped: the sender may have died
          * mid-line, and half a message must never go out in its name. */
-        conn_close(c, "connection closed", 1);
+        conn_close(c, R_CLOSED, 1);
         return;
     }
+    s->st.bytes_in += (uint64_t)n;
+    c->last_byte_ms = loop_now(s->l);
+    if (!(c->flags & C_SPOKE) && c->inlen == 0 &&
+        sniff_first_bytes(c, (unsigned char *)s->scratch, (size_t)n))
+        return;
     conn_input(c, s->scratch, c->inlen + (size_t)n);
 }
 
@@ -596,16 +920,14 @@ static void conn_io(loop *l, int fd, void *data, int mask)
 
 /* ---- accepting ---- */
 
-static void on_accept(loop *l, int fd, void *data, int mask);
-
 static void accept_resume(loop *l, loop_timer *t)
 {
     server *s = CONTAINER_OF(t, server, accept_timer);
-    if (!s->stopping)
+    if (!s->stopping && s->lfd >= 0)
         loop_set_mask(l, s->lfd, LOOP_READ);
 }
 
-static void refuse(server *s, int fd, const char *addr, const char *why)
+static void refuse(server *s, int fd, const char *addr, enum refusal f, const char *why)
 {
     char line[160];
     int n = snprintf(line, sizeof line, "! %s; try again later\n", why);
@@ -613,31 +935,77 @@ static void refuse(server *s, int fd, const char *addr, const char *why)
     if (write(fd, line, (size_t)n) < 0) {
     }
     close(fd);
+    s->st.refused[f]++;
     logmsg(s, "refuse %s (%s)", addr, why);
 }
 
-static void conn_new(server *s, int fd, const char *addr)
+static void set_timeouts(server *s, int fd)
 {
     int one = 1;
-    conn *c = xcalloc(1, sizeof *c);
-    char nick[NICK_MAX + 1];
-
     /* We coalesce writes ourselves (one writev per pass): Nagle would only
      * add latency. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (s->opt.keepalive > 0) {
+        int idle = (int)s->opt.keepalive;
+        int intvl = idle < KEEPALIVE_INTVL ? idle : KEEPALIVE_INTVL, cnt = KEEPALIVE_CNT;
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+    }
+    if (s->opt.user_timeout > 0) {
+        /* Data unacknowledged this long means the peer is gone (a pulled
+         * cable, a half-open connection): the kernel then reports
+         * ETIMEDOUT instead of retransmitting for a quarter of an hour. */
+        unsigned ms = (unsigned)s->opt.user_timeout * 1000u;
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+    }
+}
+
+void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
+{
+    char addr[NET_ADDRSTRLEN], nick[NICK_MAX + 1];
+    ipkey ip = ipcount_key(peer);
+
+    net_addr_str(peer, len, addr, sizeof addr);
+    /* Both limits are checked before any per-client memory exists. */
+    if ((long)s->nconns >= s->opt.max_clients) {
+        char why[64];
+        snprintf(why, sizeof why, "server full (max %ld clients)", s->opt.max_clients);
+        refuse(s, fd, addr, F_FULL, why);
+        return;
+    }
+    if (s->opt.max_per_ip > 0 && ipcount_get(s->ips, &ip) >= (unsigned long)s->opt.max_per_ip) {
+        char why[80];
+        snprintf(why, sizeof why, "too many connections from your address (max %ld)",
+                 s->opt.max_per_ip);
+        refuse(s, fd, addr, F_PER_IP, why);
+        return;
+    }
+    if (peer->sa_family == AF_INET || peer->sa_family == AF_INET6)
+        set_timeouts(s, fd);
+
+    conn *c = xcalloc(1, sizeof *c);
     c->s = s;
     c->fd = fd;
+    c->ip = ip;
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     outq_init(&c->out);
     loop_timer_init(&c->timer, conn_timer);
     c->m.deliver = conn_deliver;
+    c->tokens = (uint64_t)s->opt.msg_burst * 1000;
+    c->refill_ms = loop_now(s->l);
     if (loop_watch(s->l, fd, LOOP_READ, conn_io, c) < 0) {
         logmsg(s, "refuse %s (epoll_ctl: %s)", addr, errno_name(errno));
         close(fd);
         free(c);
         return;
     }
+    ipcount_add(s->ips, &ip);
     s->nconns++;
+    s->st.accepted++;
+    if (s->nconns > s->st.peak)
+        s->st.peak = s->nconns;
     c->next_all = s->all;
     if (s->all)
         s->all->prev_all = c;
@@ -652,34 +1020,51 @@ static void conn_new(server *s, int fd, const char *addr)
     logmsg(s, "connect %s %s", addr, nick);
 }
 
+/* Out of descriptors: close the spare one, accept and refuse with it, take
+ * it back. Returns 0 if one connection was shed, -1 if none could be. */
+static int shed_one(server *s)
+{
+    struct sockaddr_storage ss;
+    char addr[NET_ADDRSTRLEN];
+
+    if (s->spare_fd < 0)
+        return -1;
+    close(s->spare_fd);
+    int fd = net_accept(s->lfd, &ss, addr);
+    if (fd >= 0)
+        refuse(s, fd, addr, F_BUSY, "server busy: out of file descriptors");
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd >= 0 ? 0 : -1;
+}
+
 static void on_accept(loop *l, int lfd, void *data, int mask)
 {
     server *s = data;
+    struct sockaddr_storage ss;
     char addr[NET_ADDRSTRLEN];
     (void)mask;
 
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd = net_accept(lfd, addr);
-        if (fd < 0) {
-            if (errno == EAGAIN)
-                return;
-            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-                continue;
-            /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the queue stays full and
-             * level-triggered epoll would wake us at once; back off. */
-            logmsg(s, "accept: %s (%s); pausing %d ms", errno_name(errno), strerror(errno),
-                   ACCEPT_BACKOFF_MS);
-            loop_set_mask(l, lfd, 0);
-            loop_timer_arm(l, &s->accept_timer, ACCEPT_BACKOFF_MS);
-            return;
-        }
-        if ((long)s->nconns >= s->opt.max_clients) {
-            char why[64];
-            snprintf(why, sizeof why, "server full (max %ld clients)", s->opt.max_clients);
-            refuse(s, fd, addr, why);
+        int fd = net_accept(lfd, &ss, addr);
+        if (fd >= 0) {
+            socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                     : sizeof(struct sockaddr_in);
+            server_adopt(s, fd, (struct sockaddr *)&ss, len);
             continue;
         }
-        conn_new(s, fd, addr);
+        if (errno == EAGAIN)
+            return;
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+            continue;
+        if ((errno == EMFILE || errno == ENFILE) && shed_one(s) == 0)
+            continue; /* told it we are busy; the queue keeps moving */
+        /* Nothing to shed with, or ENOBUFS/ENOMEM: the listener stays
+         * readable and level-triggered epoll would wake us at once. */
+        logmsg(s, "accept: %s (%s); pausing %d ms", errno_name(errno), strerror(errno),
+               ACCEPT_BACKOFF_MS);
+        loop_set_mask(l, lfd, 0);
+        loop_timer_arm(l, &s->accept_timer, ACCEPT_BACKOFF_MS);
+        return;
     }
 }
 
@@ -705,22 +1090,21 @@ static void shutdown_deadline(loop *l, loop_timer *t)
     loop_stop(l);
 }
 
-static void begin_shutdown(server *s)
+void server_shutdown(server *s)
 {
     if (s->stopping)
         return;
     s->stopping = 1;
     logmsg(s, "shutting down");
-    loop_unwatch(s->l, s->lfd);
-    close(s->lfd);
-    s->lfd = -1;
+    if (s->lfd >= 0) {
+        loop_unwatch(s->l, s->lfd);
+        close(s->lfd);
+        s->lfd = -1;
+    }
     loop_timer_cancel(s->l, &s->accept_timer);
     broadcast(s, dialect_notice("server shutting down"), NULL);
-    for (size_t i = 0; i < room_count(s->room); i++) {
-        member *m = room_member(s->room, i);
-        if (!is_console(s, m))
-            conn_close(as_conn(m), "server shutting down", 1);
-    }
+    for (conn *c = s->all; c; c = c->next_all)
+        conn_close(c, R_SHUTDOWN, 1);
     loop_timer_arm(s->l, &s->shutdown_timer, SHUTDOWN_FLUSH_MS);
 }
 
@@ -730,12 +1114,99 @@ static void on_signal(loop *l, int fd, void *data, int mask)
     struct signalfd_siginfo si;
     (void)mask;
     while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGUSR1) {
+            char line[1024];
+            stats_line(s, line, sizeof line);
+            logmsg(s, "stats %s", line);
+            continue;
+        }
         if (s->stopping) {
             loop_stop(l); /* a second signal: do not wait for flushing */
             return;
         }
-        begin_shutdown(s);
+        server_shutdown(s);
     }
+}
+
+void server_defaults(server_opts *o)
+{
+    o->bind = DEFAULT_BIND;
+    o->port = DEFAULT_PORT;
+    o->nick = DEFAULT_SERVER_NICK;
+    o->max_clients = 0;
+    o->max_per_ip = DEFAULT_MAX_PER_IP;
+    o->max_line = DEFAULT_MAX_LINE;
+    o->max_queue = DEFAULT_MAX_QUEUE;
+    o->msg_rate = DEFAULT_MSG_RATE;
+    o->msg_burst = DEFAULT_MSG_BURST;
+    o->line_timeout = DEFAULT_LINE_TIMEOUT;
+    o->keepalive = DEFAULT_KEEPALIVE;
+    o->user_timeout = DEFAULT_USER_TIMEOUT;
+}
+
+server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
+{
+    server *s = xcalloc(1, sizeof *s);
+    s->opt = *opt;
+    if (s->opt.max_clients <= 0)
+        s->opt.max_clients = 1000000;
+    if (s->opt.msg_burst < 1)
+        s->opt.msg_burst = 1;
+    s->l = l;
+    s->lfd = s->sfd = -1;
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    s->room = room_new();
+    s->ips = ipcount_new();
+    s->scratch = xmalloc(READ_SIZE + s->opt.max_line + 2);
+    s->clean = xmalloc(TEXT_CLEAN_MAX(s->opt.max_line + 2));
+    loop_timer_init(&s->accept_timer, accept_resume);
+    loop_timer_init(&s->shutdown_timer, shutdown_deadline);
+    loop_before_sleep(l, before_sleep, s);
+    s->log_o = out_new(l, log_fd, CONSOLE_QUEUE);
+    s->stdout_o = out_new(l, out_fd, CONSOLE_QUEUE);
+    s->console.deliver = console_deliver;
+    room_join(s->room, &s->console, opt->nick);
+    return s;
+}
+
+void server_free(server *s)
+{
+    if (!s)
+        return;
+    /* Whatever is still connected after the deadline is dropped. */
+    for (conn *c = s->all; c; c = c->next_all)
+        conn_close(c, R_SHUTDOWN, 0);
+    announce_leaves(s);
+    while (s->dead) {
+        conn *c = s->dead;
+        s->dead = c->next_dead;
+        conn_free(c);
+    }
+    term_free(s->term);
+    if (s->stopping)
+        logmsg(s, "stopped");
+    out_flush(s->stdout_o, 500);
+    out_free(s->stdout_o);
+    out_flush(s->log_o, 500);
+    out_free(s->log_o);
+    loop_timer_cancel(s->l, &s->accept_timer);
+    loop_timer_cancel(s->l, &s->shutdown_timer);
+    loop_before_sleep(s->l, NULL, NULL);
+    if (s->lfd >= 0) {
+        loop_unwatch(s->l, s->lfd);
+        close(s->lfd);
+    }
+    if (s->sfd >= 0) {
+        loop_unwatch(s->l, s->sfd);
+        close(s->sfd);
+    }
+    if (s->spare_fd >= 0)
+        close(s->spare_fd);
+    room_free(s->room);
+    ipcount_free(s->ips);
+    free(s->scratch);
+    free(s->clean);
+    free(s);
 }
 
 static long default_max_clients(void)
@@ -756,104 +1227,64 @@ static long default_max_clients(void)
 
 int server_run(const server_opts *opt)
 {
-    server sv, *s = &sv;
+    server_opts o = *opt;
     char err[NET_ERRLEN], where[NET_ADDRSTRLEN];
     sigset_t mask;
-    int status = 1;
-
-    memset(s, 0, sizeof *s);
-    s->opt = *opt;
-    s->lfd = s->sfd = -1;
 
     long limit = default_max_clients();
-    if (s->opt.max_clients == 0) {
-        s->opt.max_clients = limit;
-    } else if (s->opt.max_clients > limit) {
+    if (o.max_clients == 0) {
+        o.max_clients = limit;
+    } else if (o.max_clients > limit) {
         fprintf(stderr,
                 "hichat: --max-clients %ld is above what the descriptor limit "
                 "allows; using %ld (raise ulimit -n for more)\n",
-                s->opt.max_clients, limit);
-        s->opt.max_clients = limit;
+                o.max_clients, limit);
+        o.max_clients = limit;
     }
 
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGUSR1);
     sigprocmask(SIG_BLOCK, &mask, NULL);
 
-    s->l = loop_new();
-    if (!s->l) {
+    loop *l = loop_new();
+    if (!l) {
         fprintf(stderr, "hichat: epoll_create1: %s (%s)\n", errno_name(errno), strerror(errno));
         return 1;
     }
-    s->lfd = net_listen_tcp(opt->bind, opt->port, LISTEN_BACKLOG, err, sizeof err);
-    if (s->lfd < 0) {
+    int lfd = net_listen_tcp(o.bind, o.port, LISTEN_BACKLOG, err, sizeof err);
+    if (lfd < 0) {
         fprintf(stderr, "hichat: %s\n", err);
-        goto out;
+        loop_free(l);
+        return 1;
     }
+    server *s = server_new(l, &o, STDOUT_FILENO, STDERR_FILENO);
+    s->lfd = lfd;
     s->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (s->sfd < 0 || loop_watch(s->l, s->sfd, LOOP_READ, on_signal, s) < 0 ||
-        loop_watch(s->l, s->lfd, LOOP_READ, on_accept, s) < 0) {
+    if (s->sfd < 0 || loop_watch(l, s->sfd, LOOP_READ, on_signal, s) < 0 ||
+        loop_watch(l, s->lfd, LOOP_READ, on_accept, s) < 0) {
         fprintf(stderr, "hichat: cannot watch signals or the listener: %s (%s)\n",
                 errno_name(errno), strerror(errno));
-        goto out;
+        server_free(s);
+        loop_free(l);
+        return 1;
     }
-    s->room = room_new();
-    s->scratch = xmalloc(READ_SIZE + s->opt.max_line + 2);
-    s->clean = xmalloc(TEXT_CLEAN_MAX(s->opt.max_line + 2));
-    loop_timer_init(&s->accept_timer, accept_resume);
-    loop_timer_init(&s->shutdown_timer, shutdown_deadline);
-    loop_before_sleep(s->l, before_sleep, s);
-
-    s->log_o = out_new(s->l, STDERR_FILENO, CONSOLE_QUEUE);
-    s->stdout_o = out_new(s->l, STDOUT_FILENO, CONSOLE_QUEUE);
-    s->console.deliver = console_deliver;
-    room_join(s->room, &s->console, opt->nick);
     if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
         char prompt[NICK_MAX + 4];
-        snprintf(prompt, sizeof prompt, "%s> ", opt->nick);
-        s->term = term_new(s->l, STDIN_FILENO, s->stdout_o, prompt, console_line, console_eof, s);
+        snprintf(prompt, sizeof prompt, "%s> ", o.nick);
+        s->term = term_new(l, STDIN_FILENO, s->stdout_o, prompt, console_line, console_eof, s);
     }
 
     net_local_str(s->lfd, where, sizeof where);
     logmsg(s, "listening on %s", where);
-    if (loop_run(s->l) < 0) {
+    int status = 0;
+    if (loop_run(l) < 0) {
         fprintf(stderr, "hichat: epoll_wait: %s (%s)\n", errno_name(errno), strerror(errno));
-        goto out;
+        status = 1;
     }
-    status = 0;
-
-out:
-    if (s->room) {
-        /* Whatever is still connected after the deadline is dropped. */
-        for (conn *c = s->all; c; c = c->next_all)
-            conn_close(c, "server shutting down", 0);
-        announce_leaves(s);
-        while (s->dead) {
-            conn *c = s->dead;
-            s->dead = c->next_dead;
-            conn_free(c);
-        }
-    }
-    term_free(s->term);
-    if (s->log_o && s->stopping)
-        logmsg(s, "stopped");
-    if (s->stdout_o) {
-        out_flush(s->stdout_o, 500);
-        out_free(s->stdout_o);
-    }
-    if (s->log_o) {
-        out_flush(s->log_o, 500);
-        out_free(s->log_o);
-    }
-    if (s->lfd >= 0)
-        close(s->lfd);
-    if (s->sfd >= 0)
-        close(s->sfd);
-    room_free(s->room);
-    free(s->scratch);
-    free(s->clean);
-    loop_free(s->l);
+    server_free(s);
+    loop_free(l);
     return status;
 }

@@ -3,27 +3,59 @@
 #define HICHAT_SERVER_H
 
 #include <stddef.h>
+#include <sys/socket.h>
+
+#include "loop.h"
 
 #define DEFAULT_PORT        "6666"
 #define DEFAULT_BIND        "127.0.0.1"
 #define DEFAULT_SERVER_NICK "server"
 #define DEFAULT_MAX_LINE    4096
 #define DEFAULT_MAX_QUEUE   (1024 * 1024)
+#define DEFAULT_MAX_PER_IP  64
+#define DEFAULT_MSG_RATE    10
+#define DEFAULT_MSG_BURST   20
+#define DEFAULT_LINE_TIMEOUT 30
+#define DEFAULT_KEEPALIVE   60
+#define DEFAULT_USER_TIMEOUT 30
 /* Descriptors kept back from RLIMIT_NOFILE for the listener, the console,
- * epoll, signalfd and logging when --max-clients is derived from it. */
+ * epoll, signalfd, logging and the spare descriptor when --max-clients is
+ * derived from it. */
 #define FD_RESERVE 32
 
 typedef struct {
-    const char *bind; /* address to listen on */
-    const char *port; /* decimal, "0" for any */
-    const char *nick; /* the console member's nick */
-    long max_clients; /* 0: derive from RLIMIT_NOFILE */
-    size_t max_line;  /* longest line accepted, bytes */
-    size_t max_queue; /* output queued per client before it is dropped */
+    const char *bind;     /* address to listen on */
+    const char *port;     /* decimal, "0" for any */
+    const char *nick;     /* the console member's nick */
+    long max_clients;     /* 0: derive from RLIMIT_NOFILE */
+    long max_per_ip;      /* connections from one address; 0: no limit */
+    size_t max_line;      /* longest line accepted, bytes */
+    size_t max_queue;     /* output queued per client before it is dropped */
+    long msg_rate;        /* lines per second per client; 0: no limit */
+    long msg_burst;       /* lines a client may send at once */
+    long line_timeout;    /* s to finish a line once begun; 0: none */
+    long keepalive;       /* s idle before TCP keepalive probes; 0: off */
+    long user_timeout;    /* s data may stay unacknowledged; 0: kernel default */
 } server_opts;
+
+/* Fills o with the defaults. */
+void server_defaults(server_opts *o);
 
 /* Runs the server until SIGINT/SIGTERM. Returns the process exit status
  * (0 after a clean shutdown); start-up errors are printed to stderr. */
 int server_run(const server_opts *opt);
+
+/* The pieces server_run is made of, for the fuzzer and tests that drive a
+ * server without a listener: a server on loop l whose room view goes to
+ * out_fd and whose log lines go to log_fd (both stay the caller's). */
+typedef struct server server;
+server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd);
+/* Makes a connected, non-blocking socket a new member. */
+void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len);
+/* Members told, output flushed as server_run does on SIGTERM; the loop stops
+ * once every connection is gone. */
+void server_shutdown(server *s);
+/* Drops every connection and frees s. */
+void server_free(server *s);
 
 #endif

@@ -188,7 +188,7 @@ def test_line_sent_byte_by_byte_is_delivered_once_whole():
 
 
 def test_500_lines_in_one_sendall_arrive_all_in_order():
-    srv = Server()
+    srv = Server("--msg-rate", "0")  # framing, not flood control
     s, r = joined_clients(srv, 2)
     n = 500
     s.send(b"".join(b"burst line %04d\n" % i for i in range(n)))

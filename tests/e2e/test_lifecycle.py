@@ -35,7 +35,7 @@ def test_restart_on_same_port_right_after_sigterm_binds():
 def test_sigterm_notifies_members_closes_connections_exits_0_within_3s():
     # a big --max-queue so the member that never reads is not dropped but has
     # megabytes queued when SIGTERM comes: the flush must give up after ~2 s
-    srv = Server("--max-queue", str(32 << 20))
+    srv = Server("--max-queue", str(32 << 20), "--msg-rate", "0")
     a, b = joined_clients(srv, 2)
     hc = HichatConnect(srv.port)
     hn = hc.greeting()

@@ -27,7 +27,7 @@ def _check_in_order(client, got, senders, counts):
 
 
 def test_broadcast_storm_with_abrupt_disconnects_server_survives_no_loss():
-    srv = Server()
+    srv = Server("--msg-rate", "0")
     clients = joined_clients(srv, 20)
     senders = clients[:3]
     victims = clients[3:9]
@@ -107,7 +107,7 @@ class _SocketPile:
 
 def test_thousand_clients_connect_at_once_and_all_receive_one_message():
     n = 1000
-    srv = Server()
+    srv = Server("--max-per-ip", "0")
     pile = _SocketPile()
     sel = selectors.DefaultSelector()
     state = {}
@@ -202,7 +202,7 @@ def test_thousand_clients_connect_at_once_and_all_receive_one_message():
 
 
 def test_client_that_never_reads_is_dropped_others_get_every_message():
-    srv = Server("--max-queue", "65536")
+    srv = Server("--max-queue", "65536", "--msg-rate", "0")
     members = joined_clients(srv, 4)
     senders = members[:2]
     slow = srv.client(rcvbuf=4096)  # never calls recv

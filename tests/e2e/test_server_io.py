@@ -15,7 +15,8 @@ def test_unread_stdout_never_blocks_the_room():
     with open(err_path, "wb") as err:
         # --max-queue is raised so that the reading member cannot be the one
         # that falls behind: this test is about the console alone.
-        proc = subprocess.Popen([HICHAT, "serve", "--port", "0", "--max-queue", "67108864"], stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([HICHAT, "serve", "--port", "0", "--max-queue", "67108864",
+                                 "--msg-rate", "0"], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=err)
     try:
         deadline = time.monotonic() + 5

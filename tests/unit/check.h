@@ -37,5 +37,6 @@ void test_outq(void);
 void test_text(void);
 void test_room(void);
 void test_loop(void);
+void test_ipcount(void);
 
 #endif

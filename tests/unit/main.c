@@ -24,6 +24,7 @@ int main(void)
     run("text", test_text);
     run("room", test_room);
     run("loop", test_loop);
+    run("ipcount", test_ipcount);
     printf("unit: %d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
 }

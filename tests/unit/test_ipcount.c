@@ -1,0 +1,61 @@
+/* ipcount: IPv4 and its v4-mapped IPv6 form are one host; counts go up and
+ * down through table growth; an address back at zero takes no entry. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "ipcount.h"
+
+static ipkey v4(const char *a)
+{
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    inet_pton(AF_INET, a, &in.sin_addr);
+    return ipcount_key((struct sockaddr *)&in);
+}
+
+static ipkey v6(const char *a)
+{
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+    inet_pton(AF_INET6, a, &in6.sin6_addr);
+    return ipcount_key((struct sockaddr *)&in6);
+}
+
+void test_ipcount(void)
+{
+    ipcount *t = ipcount_new();
+    ipkey a = v4("127.0.0.1"), a6 = v6("::ffff:127.0.0.1"), b = v6("::1");
+
+    CHECK(memcmp(&a, &a6, sizeof a) == 0);
+    CHECK(ipcount_get(t, &a) == 0);
+    CHECK(ipcount_add(t, &a) == 1);
+    CHECK(ipcount_add(t, &a6) == 2);
+    CHECK(ipcount_add(t, &b) == 1);
+    CHECK(ipcount_size(t) == 2);
+    ipcount_del(t, &a);
+    CHECK(ipcount_get(t, &a) == 1);
+    ipcount_del(t, &a);
+    CHECK(ipcount_get(t, &a) == 0 && ipcount_size(t) == 1);
+
+    /* 5000 addresses, three connections each, then all gone. */
+    char buf[32];
+    int ok = 1;
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 5000; i++) {
+            snprintf(buf, sizeof buf, "10.0.%d.%d", i / 250, i % 250);
+            ipkey k = v4(buf);
+            if (ipcount_add(t, &k) != (unsigned)round + 1)
+                ok = 0;
+        }
+    CHECK(ok);
+    CHECK(ipcount_size(t) == 5001);
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 5000; i++) {
+            snprintf(buf, sizeof buf, "10.0.%d.%d", i / 250, i % 250);
+            ipkey k = v4(buf);
+            ipcount_del(t, &k);
+        }
+    CHECK(ipcount_size(t) == 1 && ipcount_get(t, &b) == 1);
+    ipcount_free(t);
+}
