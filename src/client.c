@@ -35,7 +35,9 @@
 /* Output waiting for stdout; the socket is not read while it is this full,
  * so a slow reader of our stdout slows the server's sending, not our memory. */
 #define STDOUT_HIGH  (256 * 1024)
-#define STDOUT_QUEUE (STDOUT_HIGH + READ_SIZE * 2)
+/* Room for what one read can turn into past STDOUT_HIGH: a carried line
+ * and a read's worth, tripled by cleaning in the worst case. */
+#define STDOUT_QUEUE (STDOUT_HIGH + 4 * (READ_SIZE + RECV_LINE_MAX))
 /* Text without a newline from the server is shown after this pause. */
 #define QUIET_PAUSE_MS 300
 
@@ -46,11 +48,16 @@ typedef struct {
     term *term;
     out *o;
     buf send;       /* bytes for the server */
-    char *recv;     /* RECV_LINE_MAX + READ_SIZE: partial line + new bytes */
+    char *recv;     /* RECV_LINE_MAX + 1 + READ_SIZE: partial line + new bytes */
     size_t recvlen; /* partial line carried over */
     int stdin_done; /* EOF (or Ctrl-D) seen; half-close once send drains */
     int in_partial; /* the last byte from stdin was not a LF */
     int stdin_file; /* stdin cannot be polled: read it when there is room */
+    int sock_eof;     /* the server closed; end once stdout has drained */
+    int welcomed;     /* saw hichat's greeting */
+    char last_error[200]; /* the last "! ..." line, for a refusal */
+    int clean_out;    /* stdout is a terminal: clean lines before showing */
+    char *clean_buf;  /* TEXT_CLEAN_MAX(RECV_LINE_MAX) */
     int wr_shut;
     int status;
     char target[NET_ADDRSTRLEN + 16];
@@ -66,17 +73,33 @@ static void finish(client *c, int status)
     loop_stop(c->l);
 }
 
+static int reading_paused(const client *c)
+{
+    return out_pending(c->o) >= STDOUT_HIGH;
+}
+
 /* Shows one received line. */
 static void show(client *c, const char *line, size_t len)
 {
+    static const char welcome[] = "* welcome to hichat";
+    if (len >= sizeof welcome - 1 && memcmp(line, welcome, sizeof welcome - 1) == 0)
+        c->welcomed = 1;
+    else if (len >= 2 && line[0] == '!' && line[1] == ' ')
+        snprintf(c->last_error, sizeof c->last_error, "%.*s", (int)len, line);
     if (c->term) {
         term_print(c->term, line, len);
         return;
     }
-    /* In pipe mode bytes pass through as they came, like nc. The queue is
-     * sized so this fits while the socket is paused at STDOUT_HIGH. */
-    if (out_line(c->o, line, len) < 0)
-        finish(c, 1); /* stdout is gone (EPIPE): nobody to show the chat to */
+    /* In pipe mode bytes pass through as they came, like nc, unless stdout
+     * is a terminal (input piped in): then a peer's escape sequences are
+     * shown, never run. The queue has room for what one read can bring past
+     * STDOUT_HIGH, and the socket is not read beyond it; a failure here means
+     * stdout is gone, which update_masks acts on. */
+    if (c->clean_out) {
+        len = text_clean(line, len, c->clean_buf);
+        line = c->clean_buf;
+    }
+    out_line(c->o, line, len);
 }
 
 static void take_lines(client *c, size_t len)
@@ -106,14 +129,19 @@ static void pause_over(loop *l, loop_timer *t)
 {
     client *c = CONTAINER_OF(t, client, pause);
     (void)l;
-    if (c->recvlen == 0)
+    /* Not quiet if we stopped reading: more of the line may be waiting in
+     * the socket. update_masks re-arms the pause when reading resumes. */
+    if (c->recvlen == 0 || reading_paused(c))
         return;
     show(c, c->recv, frame_partial(c->recv, c->recvlen));
     c->recvlen = 0;
+    update_masks(c);
 }
 
 static void sock_readable(client *c)
 {
+    if (reading_paused(c) || c->sock_eof)
+        return;
     ssize_t n = read(c->fd, c->recv + c->recvlen, READ_SIZE);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
@@ -124,11 +152,13 @@ static void sock_readable(client *c)
         return;
     }
     if (n == 0) {
-        /* The server closed: show what it sent last, even without a LF. */
+        /* The server closed: show what it sent last, even without a LF,
+         * and end once stdout has taken everything. */
+        loop_timer_cancel(c->l, &c->pause);
         if (c->recvlen)
             show(c, c->recv, frame_partial(c->recv, c->recvlen));
         c->recvlen = 0;
-        finish(c, 0);
+        c->sock_eof = 1;
         return;
     }
     take_lines(c, c->recvlen + (size_t)n);
@@ -203,12 +233,19 @@ static void stdin_take(client *c, const char *in, ssize_t n)
     send_bytes(c, in, (size_t)n);
 }
 
+static int send_room(const client *c)
+{
+    return buf_len(&c->send) + READ_SIZE + 1 <= SEND_QUEUE;
+}
+
 static void stdin_readable(loop *l, int fd, void *data, int mask)
 {
     client *c = data;
     char in[READ_SIZE];
     (void)mask;
 
+    if (!send_room(c) || c->stdin_done)
+        return; /* unwatched by update_masks below; nothing is read to drop */
     ssize_t n = read(fd, in, sizeof in);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
@@ -223,7 +260,7 @@ static void stdin_readable(loop *l, int fd, void *data, int mask)
 static void stdin_file_refill(client *c)
 {
     char in[READ_SIZE];
-    while (c->stdin_file && !c->stdin_done && buf_len(&c->send) < SEND_QUEUE - READ_SIZE) {
+    while (c->stdin_file && !c->stdin_done && send_room(c)) {
         ssize_t n = read(STDIN_FILENO, in, sizeof in);
         if (n < 0 && errno == EINTR)
             continue;
@@ -246,20 +283,47 @@ static void term_eof(void *data)
     update_masks(c);
 }
 
+/* Watches fd for mask, or not at all when mask is 0: an fd that is not
+ * watched cannot report a hang-up over and over while we wait. */
+static void interest(client *c, int fd, int mask, loop_io_fn *fn)
+{
+    if (mask == 0)
+        loop_unwatch(c->l, fd);
+    else if (loop_mask(c->l, fd) < 0)
+        loop_watch(c->l, fd, mask, fn, c);
+    else
+        loop_set_mask(c->l, fd, mask);
+}
+
 /* Reads the socket only while stdout keeps up; writes it only while there is
  * something to send; reads stdin (pipe mode) only while the send queue has
  * room. Backpressure flows end to end instead of into memory. */
 static void update_masks(client *c)
 {
-    int m = 0;
-    if (out_pending(c->o) < STDOUT_HIGH)
-        m |= LOOP_READ;
-    if (buf_len(&c->send) > 0)
-        m |= LOOP_WRITE;
-    loop_set_mask(c->l, c->fd, m);
-    if (!c->term && !c->stdin_done)
-        loop_set_mask(c->l, STDIN_FILENO,
-                      buf_len(&c->send) < SEND_QUEUE - READ_SIZE ? LOOP_READ : 0);
+    if (out_failed(c->o)) {
+        if (!c->term)
+            fprintf(stderr, "hichat: standard output closed; leaving\n");
+        finish(c, 1);
+        return;
+    }
+    int paused = reading_paused(c);
+    int m = (c->sock_eof || paused ? 0 : LOOP_READ) |
+            (buf_len(&c->send) > 0 && !c->wr_shut ? LOOP_WRITE : 0);
+    interest(c, c->fd, m, sock_io);
+    if (!paused && c->recvlen > 0 && !loop_timer_armed(&c->pause))
+        loop_timer_arm(c->l, &c->pause, QUIET_PAUSE_MS);
+    if (!c->term && !c->stdin_file && !c->stdin_done)
+        interest(c, STDIN_FILENO, send_room(c) ? LOOP_READ : 0, stdin_readable);
+    if (c->sock_eof && out_pending(c->o) == 0) {
+        /* Turned away before being let in ("! server full"): a failure. */
+        if (!c->welcomed && c->last_error[0]) {
+            fprintf(stderr, "hichat: %s refused the connection: %s\n", c->target,
+                    c->last_error + 2);
+            finish(c, 1);
+        } else {
+            finish(c, 0);
+        }
+    }
 }
 
 static void stdout_drained(void *data)
@@ -309,7 +373,7 @@ int client_run(const client_opts *opt)
     sigprocmask(SIG_BLOCK, &mask, NULL);
     c->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     buf_init(&c->send, SEND_QUEUE);
-    c->recv = xmalloc(RECV_LINE_MAX + READ_SIZE);
+    c->recv = xmalloc(RECV_LINE_MAX + 1 + READ_SIZE); /* a kept line may end in CR */
     loop_timer_init(&c->pause, pause_over);
     c->o = out_new(c->l, STDOUT_FILENO, STDOUT_QUEUE);
     out_on_drain(c->o, stdout_drained, c);
@@ -330,6 +394,10 @@ int client_run(const client_opts *opt)
     }
     if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
         c->term = term_new(c->l, STDIN_FILENO, c->o, "> ", term_line, term_eof, c);
+    if (!c->term && isatty(STDOUT_FILENO)) {
+        c->clean_out = 1;
+        c->clean_buf = xmalloc(TEXT_CLEAN_MAX(RECV_LINE_MAX));
+    }
     if (!c->term && loop_watch(c->l, STDIN_FILENO, LOOP_READ, stdin_readable, c) < 0) {
         if (errno == EPERM) {
             c->stdin_file = 1;
@@ -353,6 +421,7 @@ out:
     }
     buf_clear(&c->send);
     free(c->recv);
+    free(c->clean_buf);
     if (c->sfd >= 0)
         close(c->sfd);
     close(c->fd);

@@ -49,10 +49,11 @@ static const char usage_serve[] =
     "      --max-queue BYTES  output queued for one client before it is dropped\n"
     "                         as too slow (default 1048576; 4096-1073741824)\n"
     "      --msg-rate N       lines per second per client, beyond which its lines\n"
-    "                         are held back; held back 10 s running, it is\n"
-    "                         disconnected (default 10; 0: no limit)\n"
+    "                         are held back (default 10; 0: no limit)\n"
     "      --msg-burst N      lines a client may send at once, as in a paste\n"
     "                         (default 20)\n"
+    "      --flood-timeout S  seconds a client may be held back without a break\n"
+    "                         before it is disconnected for flooding (default 10)\n"
     "      --line-timeout S   seconds to finish a line once begun (default 30;\n"
     "                         0: none)\n"
     "      --keepalive S      idle seconds before TCP keepalive probes; a dead\n"
@@ -109,6 +110,7 @@ static int cmd_serve(int argc, char **argv)
         {"max-per-ip", required_argument, NULL, 'I'}, {"msg-rate", required_argument, NULL, 'R'},
         {"msg-burst", required_argument, NULL, 'B'}, {"line-timeout", required_argument, NULL, 'T'},
         {"keepalive", required_argument, NULL, 'K'}, {"user-timeout", required_argument, NULL, 'U'},
+        {"flood-timeout", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     server_opts o;
@@ -160,6 +162,11 @@ static int cmd_serve(int argc, char **argv)
             if (num_opt("--msg-burst", optarg, 1, 1000000, &v) < 0)
                 return EXIT_USAGE;
             o.msg_burst = (long)v;
+            break;
+        case 'F':
+            if (num_opt("--flood-timeout", optarg, 1, 86400, &v) < 0)
+                return EXIT_USAGE;
+            o.flood_timeout = (long)v;
             break;
         case 'T':
             if (num_opt("--line-timeout", optarg, 0, 86400, &v) < 0)

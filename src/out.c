@@ -17,7 +17,7 @@ struct out {
     int fd;         /* what we write to */
     int own_fd;     /* fd was opened here */
     int restore_fl; /* the caller's flags to put back, or -1 */
-    int watched;    /* fd is in the loop */
+    int pollable;   /* epoll accepts fd (not a regular file) */
     int failed;
     buf q;
     void (*drain)(void *);
@@ -51,8 +51,11 @@ out *out_new(loop *l, int fd, size_t max)
             if (fl >= 0 && !(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0)
                 o->restore_fl = fl;
         }
-        if (loop_watch(l, o->fd, 0, on_writable, o) == 0)
-            o->watched = 1;
+        /* Probe once whether epoll takes it (/dev/null does not). */
+        if (loop_watch(l, o->fd, 0, on_writable, o) == 0) {
+            o->pollable = 1;
+            loop_unwatch(l, o->fd);
+        }
     }
     return o;
 }
@@ -77,12 +80,18 @@ static int flush_some(out *o)
     return 0;
 }
 
+/* The fd is watched only while output waits: an idle writer whose reader
+ * hung up has no event to report, so it can never make the loop spin. */
 static void update(out *o, int rc)
 {
-    if (o->watched)
-        loop_set_mask(o->l, o->fd, rc == 1 ? LOOP_WRITE : 0);
-    if (rc == 0 && o->drain)
-        o->drain(o->drain_data);
+    if (o->pollable) {
+        if (rc == 1 && loop_mask(o->l, o->fd) < 0)
+            loop_watch(o->l, o->fd, LOOP_WRITE, on_writable, o);
+        else if (rc != 1)
+            loop_unwatch(o->l, o->fd);
+    }
+    if (rc != 1 && o->drain)
+        o->drain(o->drain_data); /* emptied, or failed: see out_failed */
 }
 
 static void on_writable(loop *l, int fd, void *data, int mask)
@@ -94,15 +103,11 @@ static void on_writable(loop *l, int fd, void *data, int mask)
 
 static int push(out *o)
 {
-    if (loop_mask(o->l, o->fd) == LOOP_WRITE)
+    if (loop_mask(o->l, o->fd) >= 0)
         return 0; /* already waiting for room */
     int rc = flush_some(o);
-    if (rc == 1 && !o->watched) {
-        /* Unpollable and would block (a non-blocking fd we did not open):
-         * fall back to waiting here rather than lose output. */
-        out_flush(o, 1000);
-        return 0;
-    }
+    /* An unpollable fd that would block keeps its queue for the next write
+     * (only a non-blocking fd of the caller's can do that). */
     if (rc != 0)
         update(o, rc);
     return rc < 0 ? -1 : 0;
@@ -122,6 +127,11 @@ int out_line(out *o, const void *p, size_t n)
     buf_append(&o->q, p, n);
     buf_append(&o->q, "\n", 1);
     return push(o);
+}
+
+int out_failed(const out *o)
+{
+    return o->failed;
 }
 
 size_t out_pending(const out *o)
@@ -151,8 +161,7 @@ void out_free(out *o)
 {
     if (!o)
         return;
-    if (o->watched)
-        loop_unwatch(o->l, o->fd);
+    loop_unwatch(o->l, o->fd);
     if (o->own_fd)
         close(o->fd);
     if (o->restore_fl >= 0)

@@ -23,7 +23,10 @@ int out_write(out *o, const void *p, size_t n);
 int out_line(out *o, const void *p, size_t n);
 /* Bytes queued and not yet written. */
 size_t out_pending(const out *o);
-/* Calls fn(data) each time the queue empties. */
+/* Whether a write failed for good (the reader is gone); then everything is
+ * dropped and out_write fails. */
+int out_failed(const out *o);
+/* Calls fn(data) each time the queue empties or writing fails. */
 void out_on_drain(out *o, void (*fn)(void *data), void *data);
 /* Tries to write what is queued for at most timeout_ms; used at exit. */
 void out_flush(out *o, int timeout_ms);

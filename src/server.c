@@ -63,9 +63,6 @@
 #define QUIT_REASON_MAX 160
 /* /who replies are wrapped at about this many bytes per line. */
 #define WHO_LINE 400
-/* A client held back by flood control for this long without a break is
- * flooding, not pasting: it is disconnected. */
-#define FLOOD_KICK_MS 10000
 /* Sniffing the first bytes of a connection: at least this many, of which
  * more than BINARY_PERCENT are not text, make it binary junk. */
 #define SNIFF_MIN      16
@@ -156,8 +153,9 @@ struct server {
     char *scratch; /* READ_SIZE + max_line + 2 bytes */
     char *clean;   /* TEXT_CLEAN_MAX(max_line + 2) bytes */
     conn *pending, *leaving, *dead;
-    conn *all; /* every connection, for the last cleanup */
-    size_t nconns;
+    conn *all;     /* every connection, for the last cleanup */
+    size_t nconns; /* connections, closing ones too (descriptors held) */
+    size_t nopen;  /* connections in the room: what --max-clients counts */
     member console;
     out *stdout_o, *log_o;
     term *term;
@@ -221,9 +219,11 @@ static void conn_deliver(member *m, chunk *ch)
     conn *c = as_conn(m);
     if (c->flags & (C_DEAD | C_LINGER))
         return;
-    if (c->out.bytes + ch->len > c->s->opt.max_queue) {
+    if (c->out.bytes > 0 && c->out.bytes + ch->len > c->s->opt.max_queue) {
         /* It has stopped reading. Keeping it would grow memory or hold up
-         * the room; dropping it costs everyone else nothing. */
+         * the room; dropping it costs everyone else nothing. (An empty
+         * queue takes any one message: a long line, tripled by cleaning,
+         * must not cost an idle member its seat.) */
         conn_close(c, R_QUEUE_FULL, 0);
         return;
     }
@@ -359,7 +359,12 @@ static void conn_close(conn *c, enum reason why, int graceful)
         return;
     }
     if (!graceful) {
+        /* Nothing more from it, not even a partial line due in this pass. */
         c->flags |= C_DEAD;
+        loop_timer_cancel(s->l, &c->timer);
+        free(c->in);
+        c->in = NULL;
+        c->inlen = 0;
         loop_unwatch(s->l, c->fd);
         c->next_dead = s->dead;
         s->dead = c;
@@ -379,6 +384,7 @@ static void announce_leaves(server *s)
         c->flags &= ~(unsigned)C_LEAVING;
         c->flags |= C_CLOSING; /* out of the room either way */
         room_leave(s->room, &c->m);
+        s->nopen--;
         s->st.left[c->why]++;
         logmsg(s, "disconnect %s %s (%s)", c->addr, c->m.nick, why_text(c));
         if (!s->stopping)
@@ -419,7 +425,7 @@ static void stats_line(server *s, char *dst, size_t sz)
     size_t n = (size_t)snprintf(dst, sz,
                                 "clients=%zu peak=%zu accepted=%llu lines_in=%llu "
                                 "deliveries=%llu bytes_in=%llu bytes_out=%llu left:",
-                                s->nconns, s->st.peak, (unsigned long long)s->st.accepted,
+                                s->nopen, s->st.peak, (unsigned long long)s->st.accepted,
                                 (unsigned long long)s->st.lines_in,
                                 (unsigned long long)s->st.deliveries,
                                 (unsigned long long)s->st.bytes_in,
@@ -748,9 +754,10 @@ static void throttle(conn *c)
         reply(&c->m, dialect_error("slow down: more than %ld lines a second; "
                                    "your lines are held back",
                                    s->opt.msg_rate));
-    } else if (now - c->throttled_ms > FLOOD_KICK_MS) {
-        reply(&c->m, dialect_error("flooding: held back for %d s; disconnecting",
-                                   FLOOD_KICK_MS / 1000));
+    } else if (now - c->throttled_ms > (uint64_t)s->opt.flood_timeout * 1000) {
+        /* Held back this long without a break: flooding, not pasting. */
+        reply(&c->m, dialect_error("flooding: held back for %ld s; disconnecting",
+                                   s->opt.flood_timeout));
         conn_close(c, R_FLOOD, 1);
         return;
     }
@@ -831,6 +838,8 @@ static void conn_timer(loop *l, loop_timer *t)
         conn_close(c, c->why, 0); /* linger deadline */
         return;
     }
+    if (!is_open(c))
+        return; /* leaving: its input no longer counts */
     if (c->flags & C_THROTTLED) {
         char *held = c->in;
         size_t n = c->inlen;
@@ -931,8 +940,14 @@ static void refuse(server *s, int fd, const char *addr, enum refusal f, const ch
 {
     char line[160];
     int n = snprintf(line, sizeof line, "! %s; try again later\n", why);
-    /* Best effort on a fresh socket: its buffer is empty, so this fits. */
+    char sink[4096];
+    /* Best effort on a fresh socket: its buffer is empty, so this fits.
+     * Then FIN, and take what the peer already sent, so that closing with
+     * unread input does not send a reset that could discard our line. */
     if (write(fd, line, (size_t)n) < 0) {
+    }
+    shutdown(fd, SHUT_WR);
+    if (recv(fd, sink, sizeof sink, MSG_DONTWAIT) < 0) {
     }
     close(fd);
     s->st.refused[f]++;
@@ -969,7 +984,7 @@ void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
 
     net_addr_str(peer, len, addr, sizeof addr);
     /* Both limits are checked before any per-client memory exists. */
-    if ((long)s->nconns >= s->opt.max_clients) {
+    if ((long)s->nopen >= s->opt.max_clients) {
         char why[64];
         snprintf(why, sizeof why, "server full (max %ld clients)", s->opt.max_clients);
         refuse(s, fd, addr, F_FULL, why);
@@ -1003,9 +1018,10 @@ void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
     }
     ipcount_add(s->ips, &ip);
     s->nconns++;
+    s->nopen++;
     s->st.accepted++;
-    if (s->nconns > s->st.peak)
-        s->st.peak = s->nconns;
+    if (s->nopen > s->st.peak)
+        s->st.peak = s->nopen;
     c->next_all = s->all;
     if (s->all)
         s->all->prev_all = c;
@@ -1139,6 +1155,7 @@ void server_defaults(server_opts *o)
     o->max_queue = DEFAULT_MAX_QUEUE;
     o->msg_rate = DEFAULT_MSG_RATE;
     o->msg_burst = DEFAULT_MSG_BURST;
+    o->flood_timeout = DEFAULT_FLOOD_TIMEOUT;
     o->line_timeout = DEFAULT_LINE_TIMEOUT;
     o->keepalive = DEFAULT_KEEPALIVE;
     o->user_timeout = DEFAULT_USER_TIMEOUT;

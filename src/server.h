@@ -16,6 +16,7 @@
 #define DEFAULT_MSG_RATE    10
 #define DEFAULT_MSG_BURST   20
 #define DEFAULT_LINE_TIMEOUT 30
+#define DEFAULT_FLOOD_TIMEOUT 10
 #define DEFAULT_KEEPALIVE   60
 #define DEFAULT_USER_TIMEOUT 30
 /* Descriptors kept back from RLIMIT_NOFILE for the listener, the console,
@@ -33,6 +34,7 @@ typedef struct {
     size_t max_queue;     /* output queued per client before it is dropped */
     long msg_rate;        /* lines per second per client; 0: no limit */
     long msg_burst;       /* lines a client may send at once */
+    long flood_timeout;   /* s held back without a break before a kick */
     long line_timeout;    /* s to finish a line once begun; 0: none */
     long keepalive;       /* s idle before TCP keepalive probes; 0: off */
     long user_timeout;    /* s data may stay unacknowledged; 0: kernel default */

@@ -116,8 +116,18 @@ static void render(term *t)
     size_t avail = cols > pw + 1 ? cols - pw - 1 : 1;
     size_t from = 0;
 
-    while (width(t->line, from, t->cur) > avail)
-        from = next_char(t->line, t->len, from);
+    if (width(t->line, 0, t->cur) > avail) {
+        /* Scrolled: show as much as fits to the left of the cursor. */
+        size_t w = 0;
+        from = t->cur;
+        while (from > 0) {
+            size_t p = prev_char(t->line, from), cw = width(t->line, p, from);
+            if (w + cw > avail)
+                break;
+            w += cw;
+            from = p;
+        }
+    }
     size_t to = from, w = 0;
     while (to < t->len) {
         size_t nx = next_char(t->line, t->len, to);

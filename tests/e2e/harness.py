@@ -337,7 +337,7 @@ class Server:
 
     _seq = 0
 
-    def __init__(self, *args, port=0, bind=None, ready_timeout=5.0, name=None):
+    def __init__(self, *args, port=0, bind=None, ready_timeout=5.0, name=None, wrap=None):
         Server._seq += 1
         self.name = name or "server%d" % Server._seq
         d = tmpdir()
@@ -348,6 +348,8 @@ class Server:
             argv += ["--bind", bind]
         argv += ["--port", str(port)]
         argv += [str(a) for a in args]
+        if wrap:  # e.g. ["ip", "netns", "exec", NS]: it execs, so the pid stays
+            argv = list(wrap) + argv
         self.argv = argv
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
@@ -485,12 +487,14 @@ class Server:
 class Client(LineSource):
     """A raw TCP client.
 
-    Client(port, host='127.0.0.1', nodelay=True, rcvbuf=None, connect=True)
+    Client(port, host='127.0.0.1', nodelay=True, rcvbuf=None, source=None)
+    source: a local address to connect from (e.g. '127.0.0.2').
     """
 
     _seq = 0
 
-    def __init__(self, port, host="127.0.0.1", nodelay=True, rcvbuf=None, timeout=5.0, name=None):
+    def __init__(self, port, host="127.0.0.1", nodelay=True, rcvbuf=None, timeout=5.0, name=None,
+                 source=None):
         super().__init__()
         Client._seq += 1
         self.name = name or "client%d" % Client._seq
@@ -498,6 +502,8 @@ class Client(LineSource):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         _register(self)
+        if source is not None:
+            self.sock.bind((source, 0))
         if rcvbuf is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         if nodelay:
@@ -819,6 +825,25 @@ def assert_no_line_all(sources, pattern, within=0.5):
     time.sleep(within)
     for src in sources:
         src.assert_no_line(pattern, 0)
+
+
+def proc_cpu_seconds(pid):
+    """User + system CPU time a process has used, from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def proc_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
 
 
 def check(cond, msg):

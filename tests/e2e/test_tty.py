@@ -164,6 +164,36 @@ def test_tty_client_shows_peer_escape_sequences_visibly_title_untouched():
         th.join(3)
 
 
+def test_piped_client_on_a_terminal_still_shows_escapes_visibly():
+    # stdin a pipe, stdout the terminal: line mode, yet a peer's escape
+    # sequences must not reach the terminal raw.
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    ls.settimeout(10)
+    port = ls.getsockname()[1]
+
+    def serve():
+        try:
+            conn, _ = ls.accept()
+            conn.sendall(b"\x1b]0;pwned\x07\x1b[2Jpiped\n")
+            time.sleep(3)
+            conn.close()
+        except OSError:
+            pass
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    try:
+        t = Tmux("sleep 5 | " + connect_cmd(port))
+        t.wait_screen(r"\^\[\]0;pwned\^G\^\[\[2Jpiped")
+        title = t.tmux("display-message", "-p", "#{pane_title}").stdout.decode().strip()
+        check("pwned" not in title, "the peer must not set the title: %r" % title)
+    finally:
+        ls.close()
+        th.join(5)
+
+
 def test_server_console_is_a_participant():
     log = os.path.join(tmpdir(), "console.stderr")
     cmd = "%s serve --port 0 --nick boss 2>%s" % (shlex.quote(HICHAT), shlex.quote(log))
@@ -192,6 +222,9 @@ def test_server_console_is_a_participant():
     t.keys("/who")
     t.key("Enter")
     t.wait_screen(r"\* 2 members: boss, guest\d+")
+    t.keys("/stats")
+    t.key("Enter")
+    t.wait_screen(r"\* stats clients=1 peak=1 accepted=1 lines_in=\d+")
     t.key("C-c")  # SIGINT from the terminal: clean shutdown
     c.expect("* server shutting down")
     c.expect_eof()
