@@ -63,7 +63,7 @@ run: setup $(BIN)
 	$(BIN) serve
 
 test: setup $(BIN) $(UNIT)
-	@HICHAT=$(BIN) UNIT=$(UNIT) tests/run
+	@HICHAT=$(BIN) UNIT=$(UNIT) HICHAT_SANITIZE=$(SANITIZE) tests/run
 
 unit: $(UNIT)
 	$(UNIT)
