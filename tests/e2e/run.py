@@ -112,7 +112,8 @@ def main(argv):
                 print("    " + tb.replace("\n", "\n    "))
             sys.stdout.flush()
     harness.remove_tmpdir()
-    print("e2e: %d passed, %d failed" % (passed, failed), flush=True)
+    print("e2e: %d passed, %d failed%s" % (passed, failed,
+                                           ", %d skipped" % skipped if skipped else ""), flush=True)
     return 1 if failed else 0
 
 
