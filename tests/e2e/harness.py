@@ -337,7 +337,8 @@ class Server:
 
     _seq = 0
 
-    def __init__(self, *args, port=0, bind=None, ready_timeout=5.0, name=None, wrap=None):
+    def __init__(self, *args, port=0, bind=None, ready_timeout=5.0, name=None, wrap=None,
+                 stdout_pipe=False):
         Server._seq += 1
         self.name = name or "server%d" % Server._seq
         d = tmpdir()
@@ -353,7 +354,10 @@ class Server:
         self.argv = argv
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,
+        # stdout_pipe: the test holds the read end of the server's stdout
+        # (self.proc.stdout), to read it slowly or close it.
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE if stdout_pipe else self._out,
                                      stderr=self._err, close_fds=True)
         _register(self)
         self.returncode = None
@@ -468,9 +472,10 @@ class Server:
             except subprocess.TimeoutExpired:
                 _findings.append("%s did not exit within 5 s of SIGTERM" % self.name)
         _kill_proc(self.proc)
-        for f in (self._out, self._err):
+        for f in (self._out, self._err, self.proc.stdout):
             try:
-                f.close()
+                if f:
+                    f.close()
             except Exception:
                 pass
         scan_for_sanitizer(self.name, self.stderr())
@@ -825,6 +830,35 @@ def assert_no_line_all(sources, pattern, within=0.5):
     time.sleep(within)
     for src in sources:
         src.assert_no_line(pattern, 0)
+
+
+class FakeServer:
+    """A one-connection TCP server on 127.0.0.1 (not hichat), run by
+    handler(conn, result_dict) in a thread: for what a real server never
+    sends, or a server that stops reading."""
+
+    def __init__(self, handler):
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(1)
+        self.ls.settimeout(10)
+        self.port = self.ls.getsockname()[1]
+        self.result = {}
+        self.thread = threading.Thread(target=self._run, args=(handler,), daemon=True)
+        self.thread.start()
+        _register(self)
+
+    def _run(self, handler):
+        try:
+            conn, _ = self.ls.accept()
+            with conn:
+                handler(conn, self.result)
+        except OSError as e:
+            self.result["error"] = e
+
+    def teardown(self):
+        self.ls.close()
+        self.thread.join(5)
 
 
 def proc_cpu_seconds(pid):

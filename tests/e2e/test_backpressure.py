@@ -9,35 +9,8 @@ import subprocess
 import threading
 import time
 
-from harness import (HICHAT, LISTEN_RE, Client, HichatConnect, Server, _kill_proc, _register,
-                     check, proc_cpu_seconds, tmpdir)
-
-
-class FakeServer:
-    """A one-connection TCP server run by a function in a thread."""
-
-    def __init__(self, handler):
-        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(1)
-        self.ls.settimeout(10)
-        self.port = self.ls.getsockname()[1]
-        self.result = {}
-        self.thread = threading.Thread(target=self._run, args=(handler,), daemon=True)
-        self.thread.start()
-        _register(self)
-
-    def _run(self, handler):
-        try:
-            conn, _ = self.ls.accept()
-            with conn:
-                handler(conn, self.result)
-        except OSError as e:
-            self.result["error"] = e
-
-    def teardown(self):
-        self.ls.close()
-        self.thread.join(5)
+from harness import (HICHAT, FakeServer, Server, _kill_proc, _register, check,
+                     proc_cpu_seconds)
 
 
 def _spawn_connect(port, stdout, stdin=subprocess.DEVNULL):
@@ -56,27 +29,16 @@ class _Killer:
 
 
 def test_server_with_a_vanished_stdout_reader_does_not_spin():
-    err_path = os.path.join(tmpdir(), "vanished.stderr")
-    with open(err_path, "wb") as err:
-        proc = subprocess.Popen([HICHAT, "serve", "--port", "0"], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=err)
-    _register(_Killer(proc))
-    deadline = time.monotonic() + 5
-    m = None
-    while not m and time.monotonic() < deadline:
-        m = LISTEN_RE.search(open(err_path).read())
-        time.sleep(0.02)
-    check(m, "listening")
-    proc.stdout.close()  # the reader of the server's stdout goes away
-    port = int(m.group(2))
-    a, b = Client(port), Client(port)
+    srv = Server(stdout_pipe=True)
+    srv.proc.stdout.close()  # the reader of the server's stdout goes away
+    a, b = srv.client(), srv.client()
     a.greeting()
     b.greeting()
     a.sendline("into the void")
     b.expect(re.compile(r"> into the void$"))
-    cpu0 = proc_cpu_seconds(proc.pid)
+    cpu0 = proc_cpu_seconds(srv.proc.pid)
     time.sleep(1.0)
-    used = proc_cpu_seconds(proc.pid) - cpu0
+    used = proc_cpu_seconds(srv.proc.pid) - cpu0
     check(used < 0.1, "server used %.2f s of CPU in 1 s idle with a dead stdout" % used)
     b.sendline("still chatting")
     a.expect(re.compile(r"> still chatting$"))

@@ -10,7 +10,8 @@ import subprocess
 import threading
 import time
 
-from harness import HICHAT, Client, Server, _register, check, scan_for_sanitizer, tmpdir
+from harness import (HICHAT, Client, FakeServer, Server, _register, check, scan_for_sanitizer,
+                     tmpdir)
 
 
 class Tmux:
@@ -130,68 +131,37 @@ def test_tty_client_utf8_editing_cjk_and_emoji():
     peer.expect("<zh> 你好，世界")
 
 
+def title_of(t):
+    return t.tmux("display-message", "-p", "#{pane_title}").stdout.decode().strip()
+
+
 def test_tty_client_shows_peer_escape_sequences_visibly_title_untouched():
     # A server that is not hichat (so nothing cleans on the way) sends a
-    # title-setting OSC, a screen clear and a colour, without a newline.
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(1)
-    ls.settimeout(10)
-    port = ls.getsockname()[1]
-    got = {}
+    # title-setting OSC, a screen clear and a colour, then a C1 byte and an
+    # RLO without a newline.
+    def handler(conn, res):
+        conn.sendall(b"\x1b]0;pwned\x07title\x1b[2Jgone\x1b[31mred\r\n")
+        conn.sendall(b"\x9b\xe2\x80\xaeevil")
+        time.sleep(2)
 
-    def serve():
-        try:
-            conn, _ = ls.accept()
-            conn.sendall(b"\x1b]0;pwned\x07title\x1b[2Jgone\x1b[31mred\r\n")
-            conn.sendall(b"\x9b\xe2\x80\xaeevil")  # a lone C1-ish byte, an RLO, no newline
-            got["data"] = conn.recv(100)
-            time.sleep(1.5)
-            conn.close()
-        except OSError:
-            pass
-
-    th = threading.Thread(target=serve, daemon=True)
-    th.start()
-    try:
-        t = Tmux(connect_cmd(port))
-        t.wait_screen(r"\^\[\]0;pwned\^Gtitle\^\[\[2Jgone\^\[\[31mred")
-        t.wait_screen(r"\ufffd\ufffdevil")  # after the quiet pause, as a line
-        title = t.tmux("display-message", "-p", "#{pane_title}").stdout.decode().strip()
-        check("pwned" not in title, "the peer must not set the title: %r" % title)
-    finally:
-        ls.close()
-        th.join(3)
+    fake = FakeServer(handler)
+    t = Tmux(connect_cmd(fake.port))
+    t.wait_screen(r"\^\[\]0;pwned\^Gtitle\^\[\[2Jgone\^\[\[31mred")
+    t.wait_screen(r"\ufffd\ufffdevil")  # after the quiet pause, as a line
+    check("pwned" not in title_of(t), "the peer must not set the title: %r" % title_of(t))
 
 
 def test_piped_client_on_a_terminal_still_shows_escapes_visibly():
     # stdin a pipe, stdout the terminal: line mode, yet a peer's escape
     # sequences must not reach the terminal raw.
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(1)
-    ls.settimeout(10)
-    port = ls.getsockname()[1]
+    def handler(conn, res):
+        conn.sendall(b"\x1b]0;pwned\x07\x1b[2Jpiped\n")
+        time.sleep(3)
 
-    def serve():
-        try:
-            conn, _ = ls.accept()
-            conn.sendall(b"\x1b]0;pwned\x07\x1b[2Jpiped\n")
-            time.sleep(3)
-            conn.close()
-        except OSError:
-            pass
-
-    th = threading.Thread(target=serve, daemon=True)
-    th.start()
-    try:
-        t = Tmux("sleep 5 | " + connect_cmd(port))
-        t.wait_screen(r"\^\[\]0;pwned\^G\^\[\[2Jpiped")
-        title = t.tmux("display-message", "-p", "#{pane_title}").stdout.decode().strip()
-        check("pwned" not in title, "the peer must not set the title: %r" % title)
-    finally:
-        ls.close()
-        th.join(5)
+    fake = FakeServer(handler)
+    t = Tmux("sleep 5 | " + connect_cmd(fake.port))
+    t.wait_screen(r"\^\[\]0;pwned\^G\^\[\[2Jpiped")
+    check("pwned" not in title_of(t), "the peer must not set the title: %r" % title_of(t))
 
 
 def test_server_console_is_a_participant():
