@@ -4,9 +4,7 @@ standard streams: no spinning, no loss, no split lines, honest exit codes."""
 import os
 import re
 import signal
-import socket
 import subprocess
-import threading
 import time
 
 from harness import (HICHAT, FakeServer, Server, _kill_proc, _register, check,

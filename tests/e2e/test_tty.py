@@ -5,9 +5,7 @@ UTF-8 editing works, and the server's own terminal takes part in the room."""
 import os
 import re
 import shlex
-import socket
 import subprocess
-import threading
 import time
 
 from harness import (HICHAT, Client, FakeServer, Server, _register, check, scan_for_sanitizer,
