@@ -24,6 +24,7 @@
 #include "server.h"
 #include "term.h"
 #include "text.h"
+#include "trace.h"
 #include "util.h"
 
 #define CONNECT_TIMEOUT_MS 10000
@@ -142,7 +143,7 @@ static void sock_readable(client *c)
 {
     if (reading_paused(c) || c->sock_eof)
         return;
-    ssize_t n = read(c->fd, c->recv + c->recvlen, READ_SIZE);
+    ssize_t n = trace_read(c->fd, c->recv + c->recvlen, READ_SIZE);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;
@@ -167,7 +168,7 @@ static void sock_readable(client *c)
 static void sock_writable(client *c)
 {
     while (buf_len(&c->send) > 0) {
-        ssize_t n = write(c->fd, buf_data(&c->send), buf_len(&c->send));
+        ssize_t n = trace_write(c->fd, buf_data(&c->send), buf_len(&c->send));
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
@@ -180,7 +181,7 @@ static void sock_writable(client *c)
         stdin_file_refill(c);
     }
     if (buf_len(&c->send) == 0 && c->stdin_done && !c->wr_shut) {
-        shutdown(c->fd, SHUT_WR);
+        trace_shutdown(c->fd, SHUT_WR);
         c->wr_shut = 1;
     }
 }
@@ -214,7 +215,7 @@ static void stdin_eof(client *c)
 {
     c->stdin_done = 1;
     if (buf_len(&c->send) == 0 && !c->wr_shut) { /* else once it drains */
-        shutdown(c->fd, SHUT_WR);
+        trace_shutdown(c->fd, SHUT_WR);
         c->wr_shut = 1;
     }
 }
@@ -363,7 +364,7 @@ int client_run(const client_opts *opt)
     c->l = loop_new();
     if (!c->l) {
         fprintf(stderr, "hichat: epoll_create1: %s (%s)\n", errno_name(errno), strerror(errno));
-        close(c->fd);
+        trace_close(c->fd);
         return 1;
     }
     sigemptyset(&mask);
@@ -424,7 +425,7 @@ out:
     free(c->clean_buf);
     if (c->sfd >= 0)
         close(c->sfd);
-    close(c->fd);
+    trace_close(c->fd);
     loop_free(c->l);
     return c->status;
 }

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "trace.h"
 #include "util.h"
 
 /* Events taken per epoll_wait. More would only lengthen one pass. */
@@ -52,7 +53,7 @@ static uint64_t clock_now(loop *l)
 
 loop *loop_new(void)
 {
-    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    int epfd = trace_epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0)
         return NULL;
     loop *l = xcalloc(1, sizeof *l);
@@ -94,7 +95,7 @@ int loop_watch(loop *l, int fd, int mask, loop_io_fn *fn, void *data)
     }
     watcher *w = &l->w[fd];
     struct epoll_event ev = {.events = to_epoll(mask), .data.fd = fd};
-    if (epoll_ctl(l->epfd, w->mask < 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) < 0)
+    if (trace_epoll_ctl(l->epfd, w->mask < 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) < 0)
         return -1;
     w->mask = mask;
     w->fn = fn;
@@ -111,7 +112,7 @@ int loop_set_mask(loop *l, int fd, int mask)
     if (l->w[fd].mask == mask)
         return 0;
     struct epoll_event ev = {.events = to_epoll(mask), .data.fd = fd};
-    if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+    if (trace_epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
         return -1;
     l->w[fd].mask = mask;
     return 0;
@@ -130,7 +131,7 @@ void loop_unwatch(loop *l, int fd)
         return;
     /* The fd is still open (callers unwatch before close), so this cannot
      * fail in a way that matters; the event slot is dropped either way. */
-    epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+    trace_epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
     l->w[fd].mask = -1;
 }
 
@@ -269,7 +270,7 @@ int loop_run_once(loop *l, int timeout_ms)
     int t = next_timeout(l);
     if (timeout_ms >= 0 && (t < 0 || t > timeout_ms))
         t = timeout_ms;
-    int n = epoll_wait(l->epfd, l->ev, LOOP_EVENTS, t);
+    int n = trace_epoll_wait(l->epfd, l->ev, LOOP_EVENTS, t);
     if (n < 0)
         return errno == EINTR ? 0 : -1;
     l->now = clock_now(l);

@@ -1,14 +1,18 @@
 /* main.c - the command line: parse, validate, dispatch. The only place that
  * decides the exit status. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "server.h"
 #include "text.h"
+#include "trace.h"
 #include "util.h"
 
 #ifndef HICHAT_VERSION
@@ -63,6 +67,8 @@ static const char usage_serve[] =
     "                         kernel's, about 15 minutes)\n"
     "\n"
     "On the console, /stats shows counters; SIGUSR1 logs them on stderr.\n"
+    "      --trace[=FILE]     print every socket system call as strace would\n"
+    "                         (to FILE, or stderr)\n"
     "  -h, --help             this help\n";
 
 static const char usage_connect[] =
@@ -75,6 +81,8 @@ static const char usage_connect[] =
     "2 on a usage error.\n"
     "\n"
     "  -n, --nick NAME        ask for this nick on joining\n"
+    "      --trace[=FILE]     print every socket system call as strace would\n"
+    "                         (to FILE, or stderr)\n"
     "  -h, --help             this help\n";
 
 static int usage_error(const char *usage, const char *what)
@@ -90,6 +98,22 @@ static int num_opt(const char *name, const char *val, long long min, long long m
         return 0;
     fprintf(stderr, "hichat: %s %s: %s (allowed %lld-%lld)\n", name, val, why, min, max);
     return -1;
+}
+
+/* --trace[=FILE]: strace-style lines of every socket call, to FILE or stderr. */
+static int trace_opt(const char *file)
+{
+    int fd = STDERR_FILENO;
+    if (file && *file) {
+        fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
+        if (fd < 0) {
+            fprintf(stderr, "hichat: --trace=%s: %s (%s)\n", file, errno_name(errno),
+                    strerror(errno));
+            return -1;
+        }
+    }
+    trace_to(fd);
+    return 0;
 }
 
 static int nick_opt(const char *val)
@@ -111,6 +135,7 @@ static int cmd_serve(int argc, char **argv)
         {"msg-burst", required_argument, NULL, 'B'}, {"line-timeout", required_argument, NULL, 'T'},
         {"keepalive", required_argument, NULL, 'K'}, {"user-timeout", required_argument, NULL, 'U'},
         {"flood-timeout", required_argument, NULL, 'F'},
+        {"trace", optional_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     server_opts o;
@@ -163,6 +188,10 @@ static int cmd_serve(int argc, char **argv)
                 return EXIT_USAGE;
             o.msg_burst = (long)v;
             break;
+        case 'X':
+            if (trace_opt(optarg) < 0)
+                return EXIT_USAGE;
+            break;
         case 'F':
             if (num_opt("--flood-timeout", optarg, 1, 86400, &v) < 0)
                 return EXIT_USAGE;
@@ -196,6 +225,7 @@ static int cmd_connect(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"nick", required_argument, NULL, 'n'},
+        {"trace", optional_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -209,6 +239,10 @@ static int cmd_connect(int argc, char **argv)
             if (nick_opt(optarg) < 0)
                 return EXIT_USAGE;
             o.nick = optarg;
+            break;
+        case 'X':
+            if (trace_opt(optarg) < 0)
+                return EXIT_USAGE;
             break;
         case 'h': fputs(usage_connect, stdout); return 0;
         default: fprintf(stderr, "\n%s", usage_connect); return EXIT_USAGE;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "trace.h"
 #include "util.h"
 
 int net_split_hostport(const char *s, const char *defport, char *host, size_t hostsz, char *port,
@@ -106,22 +107,22 @@ int net_listen_tcp(const char *host, const char *port, int backlog, char *err, s
         return -1;
     for (ai = res; ai; ai = ai->ai_next) {
         const char *call = "socket";
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        fd = trace_socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd >= 0) {
             int one = 1, zero = 0;
             call = "setsockopt SO_REUSEADDR";
-            if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            if (trace_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
                 (ai->ai_family != AF_INET6 ||
                  (call = "setsockopt IPV6_V6ONLY",
-                  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) == 0)) &&
-                (call = "bind", bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) &&
-                (call = "listen", listen(fd, backlog) == 0))
+                  trace_setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) == 0)) &&
+                (call = "bind", trace_bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) &&
+                (call = "listen", trace_listen(fd, backlog) == 0))
                 break;
         }
         saved = errno;
         addr_err(err, errsz, call, saved, target);
         if (fd >= 0)
-            close(fd);
+            trace_close(fd);
         fd = -1;
     }
     freeaddrinfo(res);
@@ -138,7 +139,7 @@ static int connect_wait(int fd, int timeout_ms)
     for (;;) {
         uint64_t now = now_ms();
         int left = now >= deadline ? 0 : (int)(deadline - now);
-        int n = poll(&p, 1, left);
+        int n = trace_poll(&p, 1, left);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -149,7 +150,7 @@ static int connect_wait(int fd, int timeout_ms)
         }
         int e = 0;
         socklen_t len = sizeof e;
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+        if (trace_getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
             return -1;
         if (e) {
             errno = e;
@@ -169,18 +170,18 @@ int net_connect_tcp(const char *host, const char *port, int timeout_ms, char *er
     if (resolve(host, port, 0, &res, err, errsz) < 0)
         return -1;
     for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        fd = trace_socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             saved = errno;
             addr_err(err, errsz, "socket for", saved, target);
             continue;
         }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+        if (trace_connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
             (errno == EINPROGRESS && connect_wait(fd, timeout_ms) == 0))
             break;
         saved = errno;
         addr_err(err, errsz, "cannot connect to", saved, target);
-        close(fd);
+        trace_close(fd);
         fd = -1;
     }
     freeaddrinfo(res);
@@ -216,7 +217,7 @@ int net_local_str(int fd, char *out, size_t outsz)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+    if (trace_getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         return -1;
     net_addr_str((struct sockaddr *)&ss, len, out, outsz);
     return 0;
@@ -225,7 +226,7 @@ int net_local_str(int fd, char *out, size_t outsz)
 int net_accept(int lfd, struct sockaddr_storage *ss, char *addr)
 {
     socklen_t len = sizeof *ss;
-    int fd = accept4(lfd, (struct sockaddr *)ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = trace_accept4(lfd, (struct sockaddr *)ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return -1;
     net_addr_str((struct sockaddr *)ss, len, addr, NET_ADDRSTRLEN);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "trace.h"
 #include "util.h"
 
 /* Chunks per writev. IOV_MAX is 1024 on Linux; fewer keeps the stack frame
@@ -65,7 +66,7 @@ ssize_t outq_write(outq *q, int fd)
         iov[n].iov_base = c->data + skip;
         iov[n].iov_len = c->len - skip;
     }
-    ssize_t w = writev(fd, iov, n);
+    ssize_t w = trace_writev(fd, iov, n);
     if (w < 0)
         return -1;
     size_t left = (size_t)w;

@@ -39,6 +39,7 @@
 #include "room.h"
 #include "term.h"
 #include "text.h"
+#include "trace.h"
 #include "util.h"
 
 /* Bytes taken from a socket per read; one read per readiness keeps the loop
@@ -301,8 +302,8 @@ static void conn_flush(conn *c)
          * we just wrote. When the server is stopping and nothing is unread,
          * a close sends no reset: no need to wait for the peer. */
         int unread = 0;
-        shutdown(c->fd, SHUT_WR);
-        if (s->stopping && ioctl(c->fd, FIONREAD, &unread) == 0 && unread == 0) {
+        trace_shutdown(c->fd, SHUT_WR);
+        if (s->stopping && trace_ioctl_fionread(c->fd, &unread) == 0 && unread == 0) {
             conn_close(c, c->why, 0);
             return;
         }
@@ -320,7 +321,7 @@ static void conn_free(conn *c)
     server *s = c->s;
     loop_timer_cancel(s->l, &c->timer);
     loop_unwatch(s->l, c->fd);
-    close(c->fd);
+    trace_close(c->fd);
     ipcount_del(s->ips, &c->ip);
     outq_clear(&c->out);
     free(c->in);
@@ -886,17 +887,17 @@ static void conn_readable(conn *c)
         /* Not taking input now; only notice the peer going away (a hang-up
          * is reported even to a quiet watcher). */
         char b;
-        n = recv(c->fd, &b, 1, MSG_PEEK);
+        n = trace_recvfrom(c->fd, &b, 1, MSG_PEEK, NULL, NULL);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
             conn_close(c, n == 0 ? R_CLOSED : errno_reason(errno), 0);
         } else if (n > 0 && (c->flags & C_LINGER)) {
-            n = read(c->fd, s->scratch, READ_SIZE); /* drained and dropped */
+            n = trace_read(c->fd, s->scratch, READ_SIZE); /* drained and dropped */
         }
         return;
     }
     if (c->inlen)
         memcpy(s->scratch, c->in, c->inlen);
-    n = read(c->fd, s->scratch + c->inlen, READ_SIZE);
+    n = trace_read(c->fd, s->scratch + c->inlen, READ_SIZE);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;
@@ -944,12 +945,12 @@ static void refuse(server *s, int fd, const char *addr, enum refusal f, const ch
     /* Best effort on a fresh socket: its buffer is empty, so this fits.
      * Then FIN, and take what the peer already sent, so that closing with
      * unread input does not send a reset that could discard our line. */
-    if (write(fd, line, (size_t)n) < 0) {
+    if (trace_write(fd, line, (size_t)n) < 0) {
     }
-    shutdown(fd, SHUT_WR);
-    if (recv(fd, sink, sizeof sink, MSG_DONTWAIT) < 0) {
+    trace_shutdown(fd, SHUT_WR);
+    if (trace_recvfrom(fd, sink, sizeof sink, MSG_DONTWAIT, NULL, NULL) < 0) {
     }
-    close(fd);
+    trace_close(fd);
     s->st.refused[f]++;
     logmsg(s, "refuse %s (%s)", addr, why);
 }
@@ -959,21 +960,21 @@ static void set_timeouts(server *s, int fd)
     int one = 1;
     /* We coalesce writes ourselves (one writev per pass): Nagle would only
      * add latency. */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    trace_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (s->opt.keepalive > 0) {
         int idle = (int)s->opt.keepalive;
         int intvl = idle < KEEPALIVE_INTVL ? idle : KEEPALIVE_INTVL, cnt = KEEPALIVE_CNT;
-        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+        trace_setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        trace_setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        trace_setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+        trace_setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
     }
     if (s->opt.user_timeout > 0) {
         /* Data unacknowledged this long means the peer is gone (a pulled
          * cable, a half-open connection): the kernel then reports
          * ETIMEDOUT instead of retransmitting for a quarter of an hour. */
         unsigned ms = (unsigned)s->opt.user_timeout * 1000u;
-        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+        trace_setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
     }
 }
 
@@ -1012,7 +1013,7 @@ void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
     c->refill_ms = loop_now(s->l);
     if (loop_watch(s->l, fd, LOOP_READ, conn_io, c) < 0) {
         logmsg(s, "refuse %s (epoll_ctl: %s)", addr, errno_name(errno));
-        close(fd);
+        trace_close(fd);
         free(c);
         return;
     }
@@ -1114,7 +1115,7 @@ void server_shutdown(server *s)
     logmsg(s, "shutting down");
     if (s->lfd >= 0) {
         loop_unwatch(s->l, s->lfd);
-        close(s->lfd);
+        trace_close(s->lfd);
         s->lfd = -1;
     }
     loop_timer_cancel(s->l, &s->accept_timer);
@@ -1211,7 +1212,7 @@ void server_free(server *s)
     loop_before_sleep(s->l, NULL, NULL);
     if (s->lfd >= 0) {
         loop_unwatch(s->l, s->lfd);
-        close(s->lfd);
+        trace_close(s->lfd);
     }
     if (s->sfd >= 0) {
         loop_unwatch(s->l, s->sfd);
