@@ -61,7 +61,7 @@ typedef struct {
     char *clean_buf;  /* TEXT_CLEAN_MAX(RECV_LINE_MAX) */
     int wr_shut;
     int status;
-    char target[NET_ADDRSTRLEN + 16];
+    char target[NET_ADDRSTRLEN + 16]; /* what we connected to, for messages */
     loop_timer pause;
 } client;
 
@@ -349,14 +349,20 @@ int client_run(const client_opts *opt)
 
     memset(c, 0, sizeof *c);
     c->fd = c->sfd = -1;
-    if (net_split_hostport(opt->target, DEFAULT_PORT, host, sizeof host, port, sizeof port, err,
-                           sizeof err) < 0) {
-        fprintf(stderr, "hichat: %s\n", err);
-        return 2;
-    }
-    snprintf(c->target, sizeof c->target, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
     signal(SIGPIPE, SIG_IGN);
-    c->fd = net_connect_tcp(host, port, CONNECT_TIMEOUT_MS, err, sizeof err);
+    if (opt->unix_path) {
+        snprintf(c->target, sizeof c->target, "unix:%s", opt->unix_path);
+        c->fd = net_connect_unix(opt->unix_path, err, sizeof err);
+    } else {
+        if (net_split_hostport(opt->target, DEFAULT_PORT, host, sizeof host, port, sizeof port,
+                               err, sizeof err) < 0) {
+            fprintf(stderr, "hichat: %s\n", err);
+            return 2;
+        }
+        snprintf(c->target, sizeof c->target, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host,
+                 port);
+        c->fd = net_connect_tcp(host, port, CONNECT_TIMEOUT_MS, err, sizeof err);
+    }
     if (c->fd < 0) {
         fprintf(stderr, "hichat: %s\n", err);
         return 1;

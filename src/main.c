@@ -43,6 +43,10 @@ static const char usage_serve[] =
     "                         every IPv6 and IPv4 address)\n"
     "  -p, --port PORT        TCP port, 0 for any free one (default " DEFAULT_PORT ")\n"
     "  -n, --nick NAME        the server console's nick (default " DEFAULT_SERVER_NICK ")\n"
+    "      --unix PATH        also listen on a Unix-domain socket at PATH (a stale\n"
+    "                         socket file is replaced; the file's permissions,\n"
+    "                         0777 less the umask, say who may connect)\n"
+    "      --no-tcp           do not listen on TCP (with --unix)\n"
     "\n"
     "Limits (a client crossing one is told why, and nobody else notices):\n"
     "      --max-clients N    most connections at once (default: the descriptor\n"
@@ -73,6 +77,7 @@ static const char usage_serve[] =
 
 static const char usage_connect[] =
     "usage: hichat connect HOST[:PORT] [options]\n"
+    "       hichat connect --unix PATH [options]\n"
     "\n"
     "Joins the chat at HOST (default port " DEFAULT_PORT "; IPv6 as [::1]:PORT). On a\n"
     "terminal you type while messages arrive; otherwise it works like nc: stdin\n"
@@ -81,6 +86,7 @@ static const char usage_connect[] =
     "2 on a usage error.\n"
     "\n"
     "  -n, --nick NAME        ask for this nick on joining\n"
+    "      --unix PATH        connect to the Unix-domain socket at PATH\n"
     "      --trace[=FILE]     print every socket system call as strace would\n"
     "                         (to FILE, or stderr)\n"
     "  -h, --help             this help\n";
@@ -136,6 +142,8 @@ static int cmd_serve(int argc, char **argv)
         {"keepalive", required_argument, NULL, 'K'}, {"user-timeout", required_argument, NULL, 'U'},
         {"flood-timeout", required_argument, NULL, 'F'},
         {"trace", optional_argument, NULL, 'X'},
+        {"unix", required_argument, NULL, 'u'},
+        {"no-tcp", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     server_opts o;
@@ -192,6 +200,8 @@ static int cmd_serve(int argc, char **argv)
             if (trace_opt(optarg) < 0)
                 return EXIT_USAGE;
             break;
+        case 'u': o.unix_path = optarg; break;
+        case 'N': o.tcp = 0; break;
         case 'F':
             if (num_opt("--flood-timeout", optarg, 1, 86400, &v) < 0)
                 return EXIT_USAGE;
@@ -218,6 +228,8 @@ static int cmd_serve(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error(usage_serve, "serve takes no arguments besides options");
+    if (!o.tcp && !o.unix_path)
+        return usage_error(usage_serve, "--no-tcp leaves nothing to listen on; add --unix PATH");
     return server_run(&o);
 }
 
@@ -226,6 +238,7 @@ static int cmd_connect(int argc, char **argv)
     static const struct option opts[] = {
         {"nick", required_argument, NULL, 'n'},
         {"trace", optional_argument, NULL, 'X'},
+        {"unix", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -244,9 +257,15 @@ static int cmd_connect(int argc, char **argv)
             if (trace_opt(optarg) < 0)
                 return EXIT_USAGE;
             break;
+        case 'u': o.unix_path = optarg; break;
         case 'h': fputs(usage_connect, stdout); return 0;
         default: fprintf(stderr, "\n%s", usage_connect); return EXIT_USAGE;
         }
+    }
+    if (o.unix_path) {
+        if (optind < argc)
+            return usage_error(usage_connect, "connect takes --unix PATH or HOST[:PORT], not both");
+        return client_run(&o);
     }
     if (optind >= argc)
         return usage_error(usage_connect, "connect needs HOST[:PORT]");

@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "trace.h"
@@ -190,10 +192,109 @@ int net_connect_tcp(const char *host, const char *port, int timeout_ms, char *er
     return fd;
 }
 
+static int unix_addr(const char *path, struct sockaddr_un *un, socklen_t *len, char *err,
+                     size_t errsz)
+{
+    size_t n = strlen(path);
+    memset(un, 0, sizeof *un);
+    un->sun_family = AF_UNIX;
+    if (n == 0 || n >= sizeof un->sun_path) {
+        snprintf(err, errsz, "unix socket path \"%s\": %s (at most %zu bytes)", path,
+                 n ? "too long" : "empty", sizeof un->sun_path - 1);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(un->sun_path, path, n);
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+    return 0;
+}
+
+int net_listen_unix(const char *path, int backlog, char *err, size_t errsz)
+{
+    struct sockaddr_un un;
+    socklen_t len;
+    char target[sizeof un.sun_path + 8];
+
+    if (unix_addr(path, &un, &len, err, errsz) < 0)
+        return -1;
+    snprintf(target, sizeof target, "unix:%s", path);
+    int fd = trace_socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        addr_err(err, errsz, "socket for", errno, target);
+        return -1;
+    }
+    int rc = trace_bind(fd, (struct sockaddr *)&un, len);
+    if (rc < 0 && errno == EADDRINUSE) {
+        /* Something is there. A live server answers; a stale socket file
+         * refuses; anything that is not a socket is not ours to remove. */
+        struct stat st;
+        if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+            snprintf(err, errsz, "%s exists and is not a socket; not removing it", path);
+            trace_close(fd);
+            errno = EEXIST;
+            return -1;
+        }
+        int probe = trace_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int live = probe >= 0 && trace_connect(probe, (struct sockaddr *)&un, len) == 0;
+        int why = errno;
+        if (probe >= 0)
+            trace_close(probe);
+        if (live || why != ECONNREFUSED) {
+            snprintf(err, errsz, "%s: %s", target,
+                     live ? "another server is listening there" : strerror(why));
+            trace_close(fd);
+            errno = EADDRINUSE;
+            return -1;
+        }
+        unlink(path);
+        rc = trace_bind(fd, (struct sockaddr *)&un, len);
+    }
+    if (rc < 0) {
+        int e = errno;
+        addr_err(err, errsz, "bind", e, target);
+        trace_close(fd);
+        errno = e;
+        return -1;
+    }
+    if (trace_listen(fd, backlog) < 0) {
+        int e = errno;
+        addr_err(err, errsz, "listen", e, target);
+        trace_close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+int net_connect_unix(const char *path, char *err, size_t errsz)
+{
+    struct sockaddr_un un;
+    socklen_t len;
+    char target[sizeof un.sun_path + 8];
+
+    if (unix_addr(path, &un, &len, err, errsz) < 0)
+        return -1;
+    snprintf(target, sizeof target, "unix:%s", path);
+    int fd = trace_socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        addr_err(err, errsz, "socket for", errno, target);
+        return -1;
+    }
+    /* A Unix-domain connect completes or fails at once (EAGAIN only when
+     * the listener's backlog is full). */
+    if (trace_connect(fd, (struct sockaddr *)&un, len) < 0) {
+        int e = errno;
+        addr_err(err, errsz, "cannot connect to", e, target);
+        trace_close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 void net_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz)
 {
     char host[INET6_ADDRSTRLEN] = "?";
-    (void)len;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const void *)sa;
         inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
@@ -208,6 +309,12 @@ void net_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t ou
         }
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
         snprintf(out, outsz, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else if (sa->sa_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const void *)sa;
+        size_t n = len > offsetof(struct sockaddr_un, sun_path)
+                       ? strnlen(un->sun_path, len - offsetof(struct sockaddr_un, sun_path))
+                       : 0;
+        snprintf(out, outsz, "unix:%.*s", (int)n, un->sun_path);
     } else {
         snprintf(out, outsz, "(family %d)", sa->sa_family);
     }
@@ -229,6 +336,11 @@ int net_accept(int lfd, struct sockaddr_storage *ss, char *addr)
     int fd = trace_accept4(lfd, (struct sockaddr *)ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return -1;
+    if (ss->ss_family == AF_UNIX) {
+        /* Unix clients are unnamed: name them by the socket they came in on. */
+        len = sizeof *ss;
+        getsockname(fd, (struct sockaddr *)ss, &len);
+    }
     net_addr_str((struct sockaddr *)ss, len, addr, NET_ADDRSTRLEN);
     return fd;
 }

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#define NET_ADDRSTRLEN 64 /* "[" v6 "%scope" "]:" port, with room */
+#define NET_ADDRSTRLEN 120 /* "[" v6 "%scope" "]:" port, or "unix:" and a path */
 #define NET_ERRLEN     256
 
 /* Splits "HOST", "HOST:PORT", "[V6]:PORT", "[V6]" or a bare IPv6 address into
@@ -27,11 +27,22 @@ int net_listen_tcp(const char *host, const char *port, int backlog, char *err, s
  * starts); returns a connected non-blocking fd, or -1 with err set. */
 int net_connect_tcp(const char *host, const char *port, int timeout_ms, char *err, size_t errsz);
 
+/* Binds a non-blocking Unix-domain stream listener at path. A socket file
+ * already there is removed only if nothing answers on it (a stale one from a
+ * server that died); anything else there is an error. The file gets mode
+ * 0777 less the umask: whoever may write it may connect. Returns the fd, or
+ * -1 with err set. */
+int net_listen_unix(const char *path, int backlog, char *err, size_t errsz);
+
+/* Connects to the Unix-domain stream socket at path; a non-blocking fd, or
+ * -1 with err set. */
+int net_connect_unix(const char *path, char *err, size_t errsz);
+
 /* accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; the peer's address into *ss and
  * as text into addr (NET_ADDRSTRLEN). Returns the fd or -1 with errno. */
 int net_accept(int lfd, struct sockaddr_storage *ss, char *addr);
 
-/* "1.2.3.4:5" or "[::1]:5". */
+/* "1.2.3.4:5", "[::1]:5", or "unix:PATH". */
 void net_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz);
 /* The local address of fd as text; -1 with errno on failure. */
 int net_local_str(int fd, char *out, size_t outsz);

@@ -58,6 +58,7 @@
  * instead of spinning on a listener that stays readable. */
 #define ACCEPT_BACKOFF_MS 100
 #define LISTEN_BACKLOG    4096
+#define MAX_LISTENERS     2
 /* Console (stdout) and log (stderr) output queued before lines are dropped. */
 #define CONSOLE_QUEUE (1024 * 1024)
 /* A /quit reason is cut to this many bytes. */
@@ -150,7 +151,10 @@ struct server {
     loop *l;
     room *room;
     ipcount *ips;
-    int lfd, sfd, spare_fd;
+    int lfd[MAX_LISTENERS]; /* stream listeners: TCP, Unix */
+    int nlfd;
+    char *unix_path;        /* the socket file we made, removed at the end */
+    int sfd, spare_fd;
     char *scratch; /* READ_SIZE + max_line + 2 bytes */
     char *clean;   /* TEXT_CLEAN_MAX(max_line + 2) bytes */
     conn *pending, *leaving, *dead;
@@ -933,8 +937,8 @@ static void conn_io(loop *l, int fd, void *data, int mask)
 static void accept_resume(loop *l, loop_timer *t)
 {
     server *s = CONTAINER_OF(t, server, accept_timer);
-    if (!s->stopping && s->lfd >= 0)
-        loop_set_mask(l, s->lfd, LOOP_READ);
+    for (int i = 0; i < s->nlfd && !s->stopping; i++)
+        loop_set_mask(l, s->lfd[i], LOOP_READ);
 }
 
 static void refuse(server *s, int fd, const char *addr, enum refusal f, const char *why)
@@ -991,7 +995,9 @@ void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
         refuse(s, fd, addr, F_FULL, why);
         return;
     }
-    if (s->opt.max_per_ip > 0 && ipcount_get(s->ips, &ip) >= (unsigned long)s->opt.max_per_ip) {
+    /* Unix-domain peers are local and gated by file permissions: no per-IP. */
+    if (peer->sa_family != AF_UNIX && s->opt.max_per_ip > 0 &&
+        ipcount_get(s->ips, &ip) >= (unsigned long)s->opt.max_per_ip) {
         char why[80];
         snprintf(why, sizeof why, "too many connections from your address (max %ld)",
                  s->opt.max_per_ip);
@@ -1039,7 +1045,7 @@ void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
 
 /* Out of descriptors: close the spare one, accept and refuse with it, take
  * it back. Returns 0 if one connection was shed, -1 if none could be. */
-static int shed_one(server *s)
+static int shed_one(server *s, int lfd)
 {
     struct sockaddr_storage ss;
     char addr[NET_ADDRSTRLEN];
@@ -1047,7 +1053,7 @@ static int shed_one(server *s)
     if (s->spare_fd < 0)
         return -1;
     close(s->spare_fd);
-    int fd = net_accept(s->lfd, &ss, addr);
+    int fd = net_accept(lfd, &ss, addr);
     if (fd >= 0)
         refuse(s, fd, addr, F_BUSY, "server busy: out of file descriptors");
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -1064,22 +1070,21 @@ static void on_accept(loop *l, int lfd, void *data, int mask)
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         int fd = net_accept(lfd, &ss, addr);
         if (fd >= 0) {
-            socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                     : sizeof(struct sockaddr_in);
-            server_adopt(s, fd, (struct sockaddr *)&ss, len);
+            server_adopt(s, fd, (struct sockaddr *)&ss, sizeof ss);
             continue;
         }
         if (errno == EAGAIN)
             return;
         if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
             continue;
-        if ((errno == EMFILE || errno == ENFILE) && shed_one(s) == 0)
+        if ((errno == EMFILE || errno == ENFILE) && shed_one(s, lfd) == 0)
             continue; /* told it we are busy; the queue keeps moving */
         /* Nothing to shed with, or ENOBUFS/ENOMEM: the listener stays
          * readable and level-triggered epoll would wake us at once. */
         logmsg(s, "accept: %s (%s); pausing %d ms", errno_name(errno), strerror(errno),
                ACCEPT_BACKOFF_MS);
-        loop_set_mask(l, lfd, 0);
+        for (int k = 0; k < s->nlfd; k++)
+            loop_set_mask(l, s->lfd[k], 0);
         loop_timer_arm(l, &s->accept_timer, ACCEPT_BACKOFF_MS);
         return;
     }
@@ -1107,17 +1112,27 @@ static void shutdown_deadline(loop *l, loop_timer *t)
     loop_stop(l);
 }
 
+static void close_listeners(server *s)
+{
+    for (int i = 0; i < s->nlfd; i++) {
+        loop_unwatch(s->l, s->lfd[i]);
+        trace_close(s->lfd[i]);
+    }
+    s->nlfd = 0;
+    if (s->unix_path) {
+        unlink(s->unix_path);
+        free(s->unix_path);
+        s->unix_path = NULL;
+    }
+}
+
 void server_shutdown(server *s)
 {
     if (s->stopping)
         return;
     s->stopping = 1;
     logmsg(s, "shutting down");
-    if (s->lfd >= 0) {
-        loop_unwatch(s->l, s->lfd);
-        trace_close(s->lfd);
-        s->lfd = -1;
-    }
+    close_listeners(s);
     loop_timer_cancel(s->l, &s->accept_timer);
     broadcast(s, dialect_notice("server shutting down"), NULL);
     for (conn *c = s->all; c; c = c->next_all)
@@ -1160,6 +1175,8 @@ void server_defaults(server_opts *o)
     o->line_timeout = DEFAULT_LINE_TIMEOUT;
     o->keepalive = DEFAULT_KEEPALIVE;
     o->user_timeout = DEFAULT_USER_TIMEOUT;
+    o->tcp = 1;
+    o->unix_path = NULL;
 }
 
 server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
@@ -1171,7 +1188,7 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
     if (s->opt.msg_burst < 1)
         s->opt.msg_burst = 1;
     s->l = l;
-    s->lfd = s->sfd = -1;
+    s->sfd = -1;
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     s->room = room_new();
     s->ips = ipcount_new();
@@ -1210,10 +1227,7 @@ void server_free(server *s)
     loop_timer_cancel(s->l, &s->accept_timer);
     loop_timer_cancel(s->l, &s->shutdown_timer);
     loop_before_sleep(s->l, NULL, NULL);
-    if (s->lfd >= 0) {
-        loop_unwatch(s->l, s->lfd);
-        trace_close(s->lfd);
-    }
+    close_listeners(s);
     if (s->sfd >= 0) {
         loop_unwatch(s->l, s->sfd);
         close(s->sfd);
@@ -1272,18 +1286,36 @@ int server_run(const server_opts *opt)
         fprintf(stderr, "hichat: epoll_create1: %s (%s)\n", errno_name(errno), strerror(errno));
         return 1;
     }
-    int lfd = net_listen_tcp(o.bind, o.port, LISTEN_BACKLOG, err, sizeof err);
-    if (lfd < 0) {
+    server *s = server_new(l, &o, STDOUT_FILENO, STDERR_FILENO);
+    int ok = 1;
+    if (o.tcp) {
+        int fd = net_listen_tcp(o.bind, o.port, LISTEN_BACKLOG, err, sizeof err);
+        if (fd < 0)
+            ok = 0;
+        else
+            s->lfd[s->nlfd++] = fd;
+    }
+    if (ok && o.unix_path) {
+        int fd = net_listen_unix(o.unix_path, LISTEN_BACKLOG, err, sizeof err);
+        if (fd < 0) {
+            ok = 0;
+        } else {
+            s->lfd[s->nlfd++] = fd;
+            s->unix_path = xstrdup(o.unix_path);
+        }
+    }
+    if (!ok) {
         fprintf(stderr, "hichat: %s\n", err);
+        server_free(s);
         loop_free(l);
         return 1;
     }
-    server *s = server_new(l, &o, STDOUT_FILENO, STDERR_FILENO);
-    s->lfd = lfd;
     s->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (s->sfd < 0 || loop_watch(l, s->sfd, LOOP_READ, on_signal, s) < 0 ||
-        loop_watch(l, s->lfd, LOOP_READ, on_accept, s) < 0) {
-        fprintf(stderr, "hichat: cannot watch signals or the listener: %s (%s)\n",
+    ok = s->sfd >= 0 && loop_watch(l, s->sfd, LOOP_READ, on_signal, s) == 0;
+    for (int i = 0; ok && i < s->nlfd; i++)
+        ok = loop_watch(l, s->lfd[i], LOOP_READ, on_accept, s) == 0;
+    if (!ok) {
+        fprintf(stderr, "hichat: cannot watch signals or the listeners: %s (%s)\n",
                 errno_name(errno), strerror(errno));
         server_free(s);
         loop_free(l);
@@ -1295,8 +1327,12 @@ int server_run(const server_opts *opt)
         s->term = term_new(l, STDIN_FILENO, s->stdout_o, prompt, console_line, console_eof, s);
     }
 
-    net_local_str(s->lfd, where, sizeof where);
-    logmsg(s, "listening on %s", where);
+    /* One stable line per listener; the TCP one is exactly
+     * "listening on ADDR:PORT". */
+    for (int i = 0; i < s->nlfd; i++) {
+        net_local_str(s->lfd[i], where, sizeof where);
+        logmsg(s, "listening on %s", where);
+    }
     int status = 0;
     if (loop_run(l) < 0) {
         fprintf(stderr, "hichat: epoll_wait: %s (%s)\n", errno_name(errno), strerror(errno));

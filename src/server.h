@@ -28,6 +28,8 @@ typedef struct {
     const char *bind;     /* address to listen on */
     const char *port;     /* decimal, "0" for any */
     const char *nick;     /* the console member's nick */
+    int tcp;              /* listen on TCP bind:port (default on) */
+    const char *unix_path; /* also listen on this Unix socket, or NULL */
     long max_clients;     /* 0: derive from RLIMIT_NOFILE */
     long max_per_ip;      /* connections from one address; 0: no limit */
     size_t max_line;      /* longest line accepted, bytes */

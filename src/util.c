@@ -78,6 +78,9 @@ void errno_describe(char *out, size_t outsz, int err, const char *target)
     case ECONNREFUSED:
         snprintf(hint, sizeof hint, " \u2014 is hichat serve running on %s?", t);
         break;
+    case ENOENT:
+        snprintf(hint, sizeof hint, " \u2014 nothing at %s; is hichat serve --unix running?", t);
+        break;
     case EADDRINUSE:
         snprintf(hint, sizeof hint, " \u2014 port in use; is another server running on %s?", t);
         break;

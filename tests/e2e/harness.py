@@ -338,7 +338,7 @@ class Server:
     _seq = 0
 
     def __init__(self, *args, port=0, bind=None, ready_timeout=5.0, name=None, wrap=None,
-                 stdout_pipe=False):
+                 stdout_pipe=False, ready=None):
         Server._seq += 1
         self.name = name or "server%d" % Server._seq
         d = tmpdir()
@@ -361,9 +361,12 @@ class Server:
                                      stderr=self._err, close_fds=True)
         _register(self)
         self.returncode = None
+        # ready: a regex for the line that says it is up, when it is not the
+        # TCP one (a server with --no-tcp); then .port is None.
+        ready_re = re.compile(ready, re.M) if ready else LISTEN_RE
         deadline = time.monotonic() + ready_timeout
         while True:
-            m = LISTEN_RE.search(self.stderr())
+            m = ready_re.search(self.stderr())
             if m:
                 break
             if self.proc.poll() is not None:
@@ -373,8 +376,11 @@ class Server:
                 raise AssertionError("%s: no 'listening on' line within %.0fs; stderr: %s"
                                      % (" ".join(argv), ready_timeout, _shorten(self.stderr(), 400)))
             time.sleep(0.01)
-        addr = m.group(1)
         self.listen_line = m.group(0).strip()
+        if ready:
+            self.addr, self.port = None, None
+            return
+        addr = m.group(1)
         self.addr = addr[1:-1] if addr.startswith("[") else addr
         self.port = int(m.group(2))
         if port:
@@ -494,27 +500,28 @@ class Client(LineSource):
 
     Client(port, host='127.0.0.1', nodelay=True, rcvbuf=None, source=None)
     source: a local address to connect from (e.g. '127.0.0.2').
+    Client(None, unix=PATH): the same over a Unix-domain socket.
     """
 
     _seq = 0
 
     def __init__(self, port, host="127.0.0.1", nodelay=True, rcvbuf=None, timeout=5.0, name=None,
-                 source=None):
+                 source=None, unix=None):
         super().__init__()
         Client._seq += 1
         self.name = name or "client%d" % Client._seq
         self.nick = None
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        family = socket.AF_UNIX if unix else socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         _register(self)
         if source is not None:
             self.sock.bind((source, 0))
         if rcvbuf is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        if nodelay:
+        if nodelay and not unix:
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
+        self.sock.connect(unix if unix else (host, port))
         self.sock.setblocking(False)
         self._buf = b""
         self.closed = False
