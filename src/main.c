@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "hello.h"
 #include "server.h"
 #include "text.h"
 #include "trace.h"
@@ -24,6 +25,7 @@ enum { EXIT_USAGE = 2 };
 static const char usage_main[] =
     "usage: hichat serve [options]          run a chat server\n"
     "       hichat connect HOST[:PORT] [options]   join a chat\n"
+    "       hichat hello HOST[:PORT] [options]     is a server there? (hello/hi)\n"
     "       hichat --help | --version\n"
     "\n"
     "hichat is a chat server and its client in one program. Plain nc and\n"
@@ -89,6 +91,21 @@ static const char usage_connect[] =
     "      --unix PATH        connect to the Unix-domain socket at PATH\n"
     "      --trace[=FILE]     print every socket system call as strace would\n"
     "                         (to FILE, or stderr)\n"
+    "  -h, --help             this help\n";
+
+static const char usage_hello[] =
+    "usage: hichat hello HOST[:PORT] [options]\n"
+    "       hichat hello --unix PATH [options]\n"
+    "\n"
+    "The course's hello/hi as a probe: connects, says /hello, waits for the\n"
+    "server's \"* hi\", prints the round-trip time and leaves (nobody in the room\n"
+    "is told). Exit status 0 when it answered; 1 when it did not, naming the\n"
+    "errno (ECONNREFUSED, ETIMEDOUT, ...); 2 on a usage error. For scripts:\n"
+    "  hichat hello localhost && echo up\n"
+    "\n"
+    "      --unix PATH        probe the Unix-domain socket at PATH\n"
+    "  -t, --timeout MS       give up after MS milliseconds (default 5000)\n"
+    "      --trace[=FILE]     print every socket system call as strace would\n"
     "  -h, --help             this help\n";
 
 static int usage_error(const char *usage, const char *what)
@@ -275,6 +292,42 @@ static int cmd_connect(int argc, char **argv)
     return client_run(&o);
 }
 
+static int cmd_hello(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"unix", required_argument, NULL, 'u'},
+        {"timeout", required_argument, NULL, 't'},
+        {"trace", optional_argument, NULL, 'X'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    hello_opts o = {.timeout_ms = 5000};
+    long long v;
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'u': o.unix_path = optarg; break;
+        case 't':
+            if (num_opt("--timeout", optarg, 1, 3600000, &v) < 0)
+                return EXIT_USAGE;
+            o.timeout_ms = (int)v;
+            break;
+        case 'X':
+            if (trace_opt(optarg) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'h': fputs(usage_hello, stdout); return 0;
+        default: fprintf(stderr, "\n%s", usage_hello); return EXIT_USAGE;
+        }
+    }
+    if (o.unix_path ? optind != argc : optind + 1 != argc)
+        return usage_error(usage_hello, "hello takes one HOST[:PORT], or --unix PATH");
+    if (!o.unix_path)
+        o.target = argv[optind];
+    return hello_run(&o);
+}
+
 int main(int argc, char **argv)
 {
     /* Widths of CJK and emoji on the terminal come from the locale; hichat
@@ -291,8 +344,10 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "connect") == 0)
         return cmd_connect(argc - 1, argv + 1);
+    if (strcmp(cmd, "hello") == 0)
+        return cmd_hello(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        printf("%s\n%s\n%s", usage_main, usage_serve, usage_connect);
+        printf("%s\n%s\n%s\n%s", usage_main, usage_serve, usage_connect, usage_hello);
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {

@@ -14,6 +14,7 @@ struct room {
     member **buckets; /* chained hash on the ASCII-lowered nick */
     size_t nbuckets;  /* power of two */
     unsigned long next_guest;
+    unsigned long long next_seq;
 };
 
 static uint32_t nick_hash(const char *s, size_t len)
@@ -93,6 +94,7 @@ static void hash_grow(room *r)
 void room_join(room *r, member *m, const char *nick)
 {
     snprintf(m->nick, sizeof m->nick, "%s", nick);
+    m->seq = ++r->next_seq;
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 16;
         r->members = xrealloc(r->members, r->cap * sizeof *r->members);
@@ -155,5 +157,14 @@ void room_broadcast(room *r, chunk *c, const member *except)
         member *m = r->members[i];
         if (m != except)
             m->deliver(m, c);
+    }
+}
+
+void room_broadcast_older(room *r, chunk *c, const member *m)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        member *o = r->members[i];
+        if (o->seq < m->seq)
+            o->deliver(o, c);
     }
 }

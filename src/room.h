@@ -16,6 +16,7 @@ typedef struct member member;
 struct member {
     char nick[NICK_MAX + 1];
     size_t slot;   /* index in the room's member array */
+    unsigned long long seq; /* order of joining: earlier members have smaller */
     member *hnext; /* hash chain */
     /* Queues c (taking its own reference) for this member. */
     void (*deliver)(member *m, chunk *c);
@@ -44,5 +45,7 @@ member *room_member(const room *r, size_t i);
 
 /* Delivers c to every member but except (which may be NULL). */
 void room_broadcast(room *r, chunk *c, const member *except);
+/* Delivers c to the members that joined before m. */
+void room_broadcast_older(room *r, chunk *c, const member *m);
 
 #endif

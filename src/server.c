@@ -61,6 +61,10 @@
 #define MAX_LISTENERS     2
 /* Console (stdout) and log (stderr) output queued before lines are dropped. */
 #define CONSOLE_QUEUE (1024 * 1024)
+/* A new connection is announced to the room after this quiet time, or at its
+ * first line: a probe (hichat hello), a port scan or a browser that leaves
+ * at once never makes the room say "joined" and "left". */
+#define JOIN_QUIET_MS 150
 /* A /quit reason is cut to this many bytes. */
 #define QUIT_REASON_MAX 160
 /* /who replies are wrapped at about this many bytes per line. */
@@ -82,6 +86,7 @@ enum {
     C_LEAVING = 1u << 4,   /* on the list of leaves to announce */
     C_THROTTLED = 1u << 5, /* flood control holds its input back */
     C_SPOKE = 1u << 6,     /* has sent a first line (protocol sniffing done) */
+    C_ANNOUNCED = 1u << 7, /* the room has been told it joined */
 };
 
 /* Why a member left: the text the room sees and the key /stats counts by. */
@@ -138,6 +143,7 @@ typedef struct conn {
     uint64_t throttled_ms;   /* when flood control began holding, or 0 */
     uint64_t tokens;         /* flood bucket, in 1/1000 lines */
     uint64_t refill_ms;
+    uint64_t join_due_ms;    /* when to announce the join, if not yet */
     enum reason why;
     char *why_text;          /* "quit: REASON", or NULL; owned */
     ipkey ip;
@@ -392,7 +398,7 @@ static void announce_leaves(server *s)
         s->nopen--;
         s->st.left[c->why]++;
         logmsg(s, "disconnect %s %s (%s)", c->addr, c->m.nick, why_text(c));
-        if (!s->stopping)
+        if (!s->stopping && (c->flags & C_ANNOUNCED))
             broadcast(s, dialect_notice("%s left (%s)", c->m.nick, why_text(c)), NULL);
     }
 }
@@ -448,6 +454,7 @@ static void stats_line(server *s, char *dst, size_t sz)
 /* ---- lines and commands ---- */
 
 static void conn_quit(server *s, member *m, const char *why, size_t len);
+static void announce_join(conn *c);
 
 static const char *const help_lines[] = {
     "commands:",
@@ -457,6 +464,7 @@ static const char *const help_lines[] = {
     "  /who             list who is here",
     "  /quit [REASON]   leave",
     "  /help            this list",
+    "  /hello           the server answers \"* hi\" (hichat hello)",
     "  //TEXT           send a message that starts with /",
     "anything else you type goes to everyone",
 };
@@ -592,6 +600,8 @@ static void command(server *s, member *m, const char *line, size_t len)
             reply(m, dialect_notice("%s", help_lines[i]));
     } else if (IS("stats")) {
         cmd_stats(s, m);
+    } else if (IS("hello")) {
+        reply(m, dialect_notice("hi")); /* the course's hello/hi: hichat hello */
     } else {
         size_t cl = text_clean(line, nl > 64 ? 64 : nl, s->clean);
         reply(m, dialect_error("unknown command \"/%.*s\"; type /help for the list", (int)cl,
@@ -606,6 +616,8 @@ static void member_line(server *s, member *m, const char *line, size_t len)
     if (len == 0)
         return;
     s->st.lines_in++;
+    if (!is_console(s, m) && !(len == 6 && strncasecmp(line, "/hello", 6) == 0))
+        announce_join(as_conn(m)); /* before anything it says reaches the room */
     if (line[0] == '/' && !(len > 1 && line[1] == '/')) {
         command(s, m, line + 1, len - 1);
         return;
@@ -729,11 +741,16 @@ static void conn_rearm(conn *c)
 
     if (c->flags & C_CLOSING)
         return; /* the close deadline is armed */
+    if (!(c->flags & C_ANNOUNCED))
+        next = c->join_due_ms;
     if (c->flags & C_THROTTLED) {
         uint64_t need = 1000 - c->tokens; /* tokens < 1000 while throttled */
-        next = c->refill_ms + (need + (uint64_t)s->opt.msg_rate - 1) / (uint64_t)s->opt.msg_rate;
+        uint64_t at =
+            c->refill_ms + (need + (uint64_t)s->opt.msg_rate - 1) / (uint64_t)s->opt.msg_rate;
+        if (at < next)
+            next = at;
     } else {
-        if (c->inlen > 0 && !c->fr.discarding)
+        if (c->inlen > 0 && !c->fr.discarding && c->last_byte_ms + QUIET_PAUSE_MS < next)
             next = c->last_byte_ms + QUIET_PAUSE_MS;
         if (c->line_start_ms && s->opt.line_timeout > 0) {
             uint64_t dl = c->line_start_ms + (uint64_t)s->opt.line_timeout * 1000;
@@ -745,6 +762,19 @@ static void conn_rearm(conn *c)
         loop_timer_cancel(s->l, &c->timer);
     else
         loop_timer_arm_at(s->l, &c->timer, next);
+}
+
+/* Tells the room c joined (once). */
+static void announce_join(conn *c)
+{
+    if (c->flags & C_ANNOUNCED)
+        return;
+    c->flags |= C_ANNOUNCED;
+    /* Only to those who were here before it: a later joiner already
+     * counted it in its greeting. */
+    chunk *ch = dialect_notice("%s joined", c->m.nick);
+    room_broadcast_older(c->s->room, ch, &c->m);
+    chunk_unref(ch);
 }
 
 /* Flood control found c's bucket empty with lines waiting: stop reading
@@ -845,6 +875,8 @@ static void conn_timer(loop *l, loop_timer *t)
     }
     if (!is_open(c))
         return; /* leaving: its input no longer counts */
+    if (!(c->flags & C_ANNOUNCED) && now >= c->join_due_ms)
+        announce_join(c);
     if (c->flags & C_THROTTLED) {
         char *held = c->in;
         size_t n = c->inlen;
@@ -1034,13 +1066,14 @@ void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
         s->all->prev_all = c;
     s->all = c;
     room_guest_nick(s->room, nick);
-    broadcast(s, dialect_notice("%s joined", nick), NULL);
     room_join(s->room, &c->m, nick);
+    c->join_due_ms = loop_now(s->l) + JOIN_QUIET_MS;
     size_t n = room_count(s->room);
     reply(&c->m, dialect_notice("welcome to hichat, %s (%zu member%s here); type /help "
                                 "for commands",
                                 nick, n, n == 1 ? "" : "s"));
     logmsg(s, "connect %s %s", addr, nick);
+    conn_rearm(c);
 }
 
 /* Out of descriptors: close the spare one, accept and refuse with it, take

@@ -74,5 +74,21 @@ void test_room(void)
     }
     CHECK(each_once);
     chunk_unref(c);
+
+    /* Announcing a join reaches only those who were there before it. */
+    for (int i = 0; i < N; i++)
+        f[i].got = 0;
+    c = chunk_new("j\n", 2);
+    room_broadcast_older(r, c, &f[10].m);
+    int older_only = 1;
+    for (int i = 0; i < N; i++) {
+        int in_room = i != 0 && i != N / 2 && i != N - 1;
+        int want = in_room && f[i].m.seq < f[10].m.seq;
+        if (f[i].got != want)
+            older_only = 0;
+    }
+    CHECK(older_only);
+    CHECK(f[1].got == 1 && f[11].got == 0 && f[10].got == 0);
+    chunk_unref(c);
     room_free(r);
 }
