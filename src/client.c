@@ -53,6 +53,7 @@ typedef struct {
     size_t recvlen; /* partial line carried over */
     int stdin_done; /* EOF (or Ctrl-D) seen; half-close once send drains */
     int in_partial; /* the last byte from stdin was not a LF */
+    unsigned long long bytes_in, bytes_out, lines_in, lines_out; /* for /stats */
     int stdin_file; /* stdin cannot be polled: read it when there is room */
     int sock_eof;     /* the server closed; end once stdout has drained */
     int welcomed;     /* saw hichat's greeting */
@@ -83,6 +84,7 @@ static int reading_paused(const client *c)
 static void show(client *c, const char *line, size_t len)
 {
     static const char welcome[] = "* welcome to hichat";
+    c->lines_in++;
     if (len >= sizeof welcome - 1 && memcmp(line, welcome, sizeof welcome - 1) == 0)
         c->welcomed = 1;
     else if (len >= 2 && line[0] == '!' && line[1] == ' ')
@@ -162,6 +164,7 @@ static void sock_readable(client *c)
         c->sock_eof = 1;
         return;
     }
+    c->bytes_in += (unsigned long long)n;
     take_lines(c, c->recvlen + (size_t)n);
 }
 
@@ -178,6 +181,7 @@ static void sock_writable(client *c)
             return;
         }
         buf_consume(&c->send, (size_t)n);
+        c->bytes_out += (unsigned long long)n;
         stdin_file_refill(c);
     }
     if (buf_len(&c->send) == 0 && c->stdin_done && !c->wr_shut) {
@@ -220,7 +224,25 @@ static void stdin_eof(client *c)
     }
 }
 
-/* Takes one read's worth of stdin (n == 0: EOF). */
+/* "/stats", answered here: this connection as ss -tie and lsof -i see it. */
+static void local_stats(client *c)
+{
+    char info[512], line[700];
+    net_sock_info(c->fd, info, sizeof info);
+    int n = snprintf(line, sizeof line, "* stats %s in=%lluB/%llu out=%lluB/%llu", info,
+                     c->bytes_in, c->lines_in, c->bytes_out, c->lines_out);
+    show(c, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    c->lines_in--; /* not something the server sent */
+}
+
+static int is_stats(const char *p, size_t n)
+{
+    return (n == 7 && memcmp(p, "/stats\n", 7) == 0) ||
+           (n == 8 && memcmp(p, "/stats\r\n", 8) == 0);
+}
+
+/* Takes one read's worth of stdin (n == 0: EOF): bytes go to the server as
+ * they came, but for a "/stats" line of its own, answered here. */
 static void stdin_take(client *c, const char *in, ssize_t n)
 {
     if (n <= 0) {
@@ -230,8 +252,19 @@ static void stdin_take(client *c, const char *in, ssize_t n)
         stdin_eof(c);
         return;
     }
-    c->in_partial = in[n - 1] != '\n';
-    send_bytes(c, in, (size_t)n);
+    const char *p = in, *end = in + n;
+    while (p < end) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        size_t seg = lf ? (size_t)(lf - p) + 1 : (size_t)(end - p);
+        if (!c->in_partial && lf && is_stats(p, seg)) {
+            local_stats(c);
+        } else {
+            send_bytes(c, p, seg);
+            c->lines_out += lf != NULL;
+        }
+        c->in_partial = lf == NULL;
+        p += seg;
+    }
 }
 
 static int send_room(const client *c)
@@ -272,8 +305,13 @@ static void stdin_file_refill(client *c)
 static void term_line(void *data, const char *line, size_t len)
 {
     client *c = data;
+    if (len == 6 && memcmp(line, "/stats", 6) == 0) {
+        local_stats(c);
+        return;
+    }
     send_bytes(c, line, len);
     send_bytes(c, "\n", 1);
+    c->lines_out++;
     update_masks(c);
 }
 
@@ -398,6 +436,7 @@ int client_run(const client_opts *opt)
         char line[NICK_MAX + 16];
         int n = snprintf(line, sizeof line, "/nick %s\n", opt->nick);
         buf_append(&c->send, line, (size_t)n);
+        c->lines_out++;
     }
     if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
         c->term = term_new(c->l, STDIN_FILENO, c->o, "> ", term_line, term_eof, c);

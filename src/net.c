@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -343,4 +345,48 @@ int net_accept(int lfd, struct sockaddr_storage *ss, char *addr)
     }
     net_addr_str((struct sockaddr *)ss, len, addr, NET_ADDRSTRLEN);
     return fd;
+}
+
+static const char *tcp_state_name(unsigned st)
+{
+    static const char *const names[] = {
+        "?",          "ESTABLISHED", "SYN-SENT", "SYN-RECV",   "FIN-WAIT-1", "FIN-WAIT-2",
+        "TIME-WAIT",  "CLOSE",       "CLOSE-WAIT", "LAST-ACK", "LISTEN",     "CLOSING",
+    };
+    return st < sizeof names / sizeof names[0] ? names[st] : "?";
+}
+
+void net_sock_info(int fd, char *out, size_t outsz)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char local[NET_ADDRSTRLEN] = "?", peer[NET_ADDRSTRLEN] = "?";
+    size_t n = 0;
+    int inq = 0, outq = 0;
+
+    if (trace_getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+        net_addr_str((struct sockaddr *)&ss, len, local, sizeof local);
+    len = sizeof ss;
+    if (trace_getpeername(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family != AF_UNIX)
+        net_addr_str((struct sockaddr *)&ss, len, peer, sizeof peer);
+    else if (ss.ss_family == AF_UNIX)
+        snprintf(peer, sizeof peer, "unix");
+    n += (size_t)snprintf(out + n, outsz - n, "fd=%d local=%s peer=%s", fd, local, peer);
+
+    struct tcp_info ti;
+    socklen_t tl = sizeof ti;
+    if (ss.ss_family != AF_UNIX && n < outsz &&
+        trace_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0) {
+        n += (size_t)snprintf(out + n, outsz - n,
+                              " state=%s rtt=%.3fms rttvar=%.3fms cwnd=%u retrans=%u/%u "
+                              "unacked=%u",
+                              tcp_state_name(ti.tcpi_state), ti.tcpi_rtt / 1000.0,
+                              ti.tcpi_rttvar / 1000.0, ti.tcpi_snd_cwnd, ti.tcpi_retransmits,
+                              ti.tcpi_total_retrans, ti.tcpi_unacked);
+    }
+    /* SIOCOUTQ: bytes not yet acknowledged (TCP) or not yet read (Unix);
+     * SIOCINQ: bytes waiting to be read. */
+    if (n < outsz && trace_ioctl_int(fd, SIOCOUTQ, &outq) == 0 &&
+        trace_ioctl_int(fd, SIOCINQ, &inq) == 0)
+        snprintf(out + n, outsz - n, " sendq=%d recvq=%d", outq, inq);
 }

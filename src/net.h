@@ -44,6 +44,12 @@ int net_accept(int lfd, struct sockaddr_storage *ss, char *addr);
 
 /* "1.2.3.4:5", "[::1]:5", or "unix:PATH". */
 void net_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz);
+/* What `ss -tie` and `lsof -i` would say of a connected socket, as one line
+ * of "key=value" fields: local and peer address, state, TCP_INFO (rtt,
+ * rttvar, cwnd, retransmits, unacked; TCP only) and the kernel's send and
+ * receive queue bytes. */
+void net_sock_info(int fd, char *out, size_t outsz);
+
 /* The local address of fd as text; -1 with errno on failure. */
 int net_local_str(int fd, char *out, size_t outsz);
 

@@ -67,6 +67,8 @@
 #define JOIN_QUIET_MS 150
 /* A /quit reason is cut to this many bytes. */
 #define QUIT_REASON_MAX 160
+/* /stats lists at most this many connections. */
+#define STATS_CONNS_MAX 100
 /* /who replies are wrapped at about this many bytes per line. */
 #define WHO_LINE 400
 /* Sniffing the first bytes of a connection: at least this many, of which
@@ -144,6 +146,7 @@ typedef struct conn {
     uint64_t tokens;         /* flood bucket, in 1/1000 lines */
     uint64_t refill_ms;
     uint64_t join_due_ms;    /* when to announce the join, if not yet */
+    uint64_t bytes_in, bytes_out, lines_in, msgs_out; /* for /stats */
     enum reason why;
     char *why_text;          /* "quit: REASON", or NULL; owned */
     ipkey ip;
@@ -240,6 +243,7 @@ static void conn_deliver(member *m, chunk *ch)
     }
     outq_push(&c->out, ch);
     c->s->st.deliveries++;
+    c->msgs_out++;
     mark_pending(c);
 }
 
@@ -299,8 +303,10 @@ static void conn_flush(conn *c)
         conn_close(c, errno_reason(errno), 0);
         return;
     }
-    if (n > 0)
+    if (n > 0) {
         s->st.bytes_out += (uint64_t)n;
+        c->bytes_out += (uint64_t)n;
+    }
     int rmask = (c->flags & (C_CLOSING | C_THROTTLED)) ? 0 : LOOP_READ;
     if (c->out.count > 0) {
         loop_set_mask(s->l, c->fd, rmask | LOOP_WRITE);
@@ -313,7 +319,7 @@ static void conn_flush(conn *c)
          * a close sends no reset: no need to wait for the peer. */
         int unread = 0;
         trace_shutdown(c->fd, SHUT_WR);
-        if (s->stopping && trace_ioctl_fionread(c->fd, &unread) == 0 && unread == 0) {
+        if (s->stopping && trace_ioctl_int(c->fd, FIONREAD, &unread) == 0 && unread == 0) {
             conn_close(c, c->why, 0);
             return;
         }
@@ -564,6 +570,19 @@ static void cmd_stats(server *s, member *m)
     }
     stats_line(s, line, sizeof line);
     reply(m, dialect_notice("stats %s", line));
+    /* Then each connection, as ss -tie and lsof -i would show it. */
+    size_t shown = 0;
+    for (conn *c = s->all; c; c = c->next_all) {
+        if (shown++ == STATS_CONNS_MAX) {
+            reply(m, dialect_notice("stats ... and %zu more connections", s->nconns - STATS_CONNS_MAX));
+            break;
+        }
+        net_sock_info(c->fd, line, sizeof line);
+        reply(m, dialect_notice("conn %s %s in=%lluB/%llu out=%lluB/%llu", c->m.nick, line,
+                                (unsigned long long)c->bytes_in, (unsigned long long)c->lines_in,
+                                (unsigned long long)c->bytes_out,
+                                (unsigned long long)c->msgs_out));
+    }
 }
 
 /* One command line (without its leading '/'). */
@@ -616,8 +635,12 @@ static void member_line(server *s, member *m, const char *line, size_t len)
     if (len == 0)
         return;
     s->st.lines_in++;
-    if (!is_console(s, m) && !(len == 6 && strncasecmp(line, "/hello", 6) == 0))
-        announce_join(as_conn(m)); /* before anything it says reaches the room */
+    if (!is_console(s, m)) {
+        conn *c = as_conn(m);
+        c->lines_in++;
+        if (!(len == 6 && strncasecmp(line, "/hello", 6) == 0))
+            announce_join(c); /* before anything it says reaches the room */
+    }
     if (line[0] == '/' && !(len > 1 && line[1] == '/')) {
         command(s, m, line + 1, len - 1);
         return;
@@ -947,6 +970,7 @@ static void conn_readable(conn *c)
         return;
     }
     s->st.bytes_in += (uint64_t)n;
+    c->bytes_in += (uint64_t)n;
     c->last_byte_ms = loop_now(s->l);
     if (!(c->flags & C_SPOKE) && c->inlen == 0 &&
         sniff_first_bytes(c, (unsigned char *)s->scratch, (size_t)n))

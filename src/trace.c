@@ -508,10 +508,12 @@ int trace_close(int fd)
     return (int)r_;
 }
 
-int trace_ioctl_fionread(int fd, int *n)
+int trace_ioctl_int(int fd, unsigned long req, int *n)
 {
-    BEGIN(ioctl(fd, FIONREAD, n))
-    put(l, "ioctl(%d, FIONREAD, ", fd);
+    BEGIN(ioctl(fd, req, n))
+    /* SIOCOUTQ is TIOCOUTQ's number, and strace names it so. */
+    put(l, "ioctl(%d, %s, ", fd,
+        req == FIONREAD ? "FIONREAD" : req == TIOCOUTQ ? "TIOCOUTQ" : "?");
     if (r_ >= 0)
         put(l, "[%d])", *n);
     else

@@ -40,7 +40,8 @@ ssize_t trace_sendto(int fd, const void *buf, size_t n, int flags, const struct 
                      socklen_t len);
 int trace_shutdown(int fd, int how);
 int trace_close(int fd);
-int trace_ioctl_fionread(int fd, int *n);
+/* ioctl(fd, FIONREAD or SIOCOUTQ, &n): bytes to read, or not yet sent/acked. */
+int trace_ioctl_int(int fd, unsigned long req, int *n);
 int trace_poll(struct pollfd *p, nfds_t n, int timeout);
 int trace_epoll_create1(int flags);
 int trace_epoll_ctl(int ep, int op, int fd, struct epoll_event *ev);

@@ -9,7 +9,8 @@ import signal
 import subprocess
 import time
 
-from harness import HICHAT, LISTEN_RE, Client, SkipTest, _kill_proc, _register, check, tmpdir
+from harness import (HICHAT, LISTEN_RE, Client, HichatConnect, Server, SkipTest, _kill_proc,
+                     _register, check, tmpdir)
 
 CALLS = ("socket,bind,listen,accept4,connect,setsockopt,getsockopt,getsockname,read,write,"
          "writev,recvfrom,sendto,shutdown,close,ioctl,poll,epoll_create1,epoll_ctl,epoll_wait")
@@ -101,3 +102,34 @@ def test_trace_matches_strace_for_server_and_client():
           "the refusal shows in SO_ERROR: %r" % refused)
     print("    trace: %d server, %d client, %d refused-client lines, all in strace's record"
           % (n1, n2, n3))
+
+
+STATS_RE = re.compile(r"^\* stats fd=(\d+) local=(\S+) peer=(\S+) state=(\S+) rtt=[\d.]+ms "
+                      r"rttvar=[\d.]+ms cwnd=\d+ retrans=\d+/\d+ unacked=\d+ sendq=\d+ recvq=\d+ "
+                      r"in=(\d+)B/(\d+) out=(\d+)B/(\d+)$")
+
+
+def test_client_stats_show_the_socket_as_ss_and_lsof_do():
+    srv = Server()
+    member = srv.client()
+    member.greeting()
+    c = HichatConnect(srv.port, nick="looker")
+    member.expect(re.compile(r"is now known as looker$"))
+    c.sendline("hello")
+    member.expect("<looker> hello")
+    c.sendline("/stats")
+    line = c.expect_match(STATS_RE)
+    fd, local, peer, state = line.group(1), line.group(2), line.group(3), line.group(4)
+    check(peer == "127.0.0.1:%d" % srv.port and state == "ESTABLISHED", line.group(0))
+    check(int(line.group(8)) == 2, "two lines sent (/nick, hello): %s" % line.group(0))
+    check(int(line.group(5)) > 0 and int(line.group(6)) >= 2, "bytes and lines in counted")
+    srv.wait_log(r"^connect %s guest\d+$" % re.escape(local))  # the server saw this address
+    # lsof's view: that fd of that process is this socket.
+    link = os.readlink("/proc/%d/fd/%s" % (c.proc.pid, fd))
+    check(link.startswith("socket:["), "fd %s is a socket: %s" % (fd, link))
+    # ss's view: the same connection, established.
+    if shutil.which("ss"):
+        ss = subprocess.run(["ss", "-tnH", "state", "established", "src", local],
+                            capture_output=True, text=True, timeout=10).stdout
+        check("127.0.0.1:%d" % srv.port in ss, "ss lists %s -> server: %r" % (local, ss))
+    member.assert_no_line(re.compile(r"stats"), within=0.3)  # answered locally, never sent

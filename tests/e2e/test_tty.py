@@ -165,7 +165,7 @@ def test_piped_client_on_a_terminal_still_shows_escapes_visibly():
 def test_server_console_is_a_participant():
     log = os.path.join(tmpdir(), "console.stderr")
     cmd = "%s serve --port 0 --nick boss 2>%s" % (shlex.quote(HICHAT), shlex.quote(log))
-    t = Tmux(cmd)
+    t = Tmux(cmd, width=300)  # /stats lines are long: no wrapping
     deadline = time.monotonic() + 5
     port = None
     while port is None and time.monotonic() < deadline:
@@ -193,6 +193,9 @@ def test_server_console_is_a_participant():
     t.keys("/stats")
     t.key("Enter")
     t.wait_screen(r"\* stats clients=1 peak=1 accepted=1 lines_in=\d+")
+    t.wait_screen(r"\* conn guest\d+ fd=\d+ local=127\.0\.0\.1:%d peer=127\.0\.0\.1:\d+ "
+                  r"state=ESTABLISHED rtt=[\d.]+ms rttvar=[\d.]+ms cwnd=\d+ retrans=\d+/\d+ "
+                  r"unacked=\d+ sendq=\d+ recvq=\d+ in=\d+B/\d+ out=\d+B/\d+" % port)
     t.key("C-c")  # SIGINT from the terminal: clean shutdown
     c.expect("* server shutting down")
     c.expect_eof()
