@@ -39,6 +39,15 @@
 /* Room for what one read can turn into past STDOUT_HIGH: a carried line
  * and a read's worth, tripled by cleaning in the worst case. */
 #define STDOUT_QUEUE (STDOUT_HIGH + 4 * (READ_SIZE + RECV_LINE_MAX))
+/* UDP: a join datagram is padded to this size, because the server sends an
+ * unverified address no more than it received; it is retried this often,
+ * this many times; an idle client sends an empty line this often so the
+ * server does not forget it. */
+#define UDP_JOIN_PAD     512
+#define UDP_RETRY_MS     700
+#define UDP_TRIES        5
+#define UDP_KEEPALIVE_MS 30000
+#define UDP_LEAVE_MS     1000
 /* Text without a newline from the server is shown after this pause. */
 #define QUIET_PAUSE_MS 300
 
@@ -64,6 +73,12 @@ typedef struct {
     int status;
     char target[NET_ADDRSTRLEN + 16]; /* what we connected to, for messages */
     loop_timer pause;
+    int done;           /* finish() was called */
+    int udp;            /* datagrams: each line one */
+    int udp_joined;     /* the server let us in (its welcome arrived) */
+    int udp_tries;      /* join datagrams sent so far */
+    int udp_leaving;    /* sent /quit: ending */
+    loop_timer udp_timer; /* join retries, then keepalives, then the end */
 } client;
 
 static void update_masks(client *c);
@@ -71,8 +86,17 @@ static void stdin_file_refill(client *c);
 
 static void finish(client *c, int status)
 {
+    if (c->done)
+        return; /* the first reason to stop is the one that counts */
+    c->done = 1;
     c->status = status;
     loop_stop(c->l);
+}
+
+/* Before a message on stderr: on a terminal, clear the half-typed line. */
+static const char *eol_clear(const client *c)
+{
+    return c->term ? "\r\x1b[K" : "";
 }
 
 static int reading_paused(const client *c)
@@ -81,12 +105,41 @@ static int reading_paused(const client *c)
 }
 
 /* Shows one received line. */
+static void send_bytes(client *c, const char *p, size_t n);
+
+/* UDP: the server's plumbing lines are answered here, not shown. Returns 1
+ * if line was taken. */
+static int udp_control(client *c, const char *line, size_t len)
+{
+    static const char prompt[] = "* udp: to receive the room, send /join ";
+    size_t pl = sizeof prompt - 1;
+    if (len > pl && memcmp(line, prompt, pl) == 0) {
+        if (!c->udp_joined && len - pl < 64) {
+            char reply[80];
+            int n = snprintf(reply, sizeof reply, "/join %.*s\n", (int)(len - pl), line + pl);
+            send_bytes(c, reply, (size_t)n);
+        }
+        return 1;
+    }
+    if ((len == 5 && memcmp(line, "* bye", 5) == 0) ||
+        (len == 22 && memcmp(line, "* server shutting down", 22) == 0))
+        c->sock_eof = 1; /* no stream to close: these lines end it */
+    return 0;
+}
+
 static void show(client *c, const char *line, size_t len)
 {
     static const char welcome[] = "* welcome to hichat";
+    if (c->udp && udp_control(c, line, len))
+        return;
     c->lines_in++;
-    if (len >= sizeof welcome - 1 && memcmp(line, welcome, sizeof welcome - 1) == 0)
+    if (len >= sizeof welcome - 1 && memcmp(line, welcome, sizeof welcome - 1) == 0) {
         c->welcomed = 1;
+        if (c->udp && !c->udp_joined) {
+            c->udp_joined = 1;
+            loop_timer_arm(c->l, &c->udp_timer, UDP_KEEPALIVE_MS);
+        }
+    }
     else if (len >= 2 && line[0] == '!' && line[1] == ' ')
         snprintf(c->last_error, sizeof c->last_error, "%.*s", (int)len, line);
     if (c->term) {
@@ -141,15 +194,41 @@ static void pause_over(loop *l, loop_timer *t)
     update_masks(c);
 }
 
+/* UDP: one datagram, every line of it shown (its end ends a line). */
+static void udp_readable(client *c)
+{
+    ssize_t n = trace_read(c->fd, c->recv, READ_SIZE);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return;
+        char d[200];
+        errno_describe(d, sizeof d, errno, c->target);
+        fprintf(stderr, "%shichat: %s: %s\n", eol_clear(c), c->target, d);
+        finish(c, 1);
+        return;
+    }
+    c->bytes_in += (unsigned long long)n;
+    take_lines(c, (size_t)n);
+    if (c->recvlen) {
+        loop_timer_cancel(c->l, &c->pause);
+        show(c, c->recv, frame_partial(c->recv, c->recvlen));
+        c->recvlen = 0;
+    }
+}
+
 static void sock_readable(client *c)
 {
     if (reading_paused(c) || c->sock_eof)
         return;
+    if (c->udp) {
+        udp_readable(c);
+        return;
+    }
     ssize_t n = trace_read(c->fd, c->recv + c->recvlen, READ_SIZE);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;
-        fprintf(stderr, "\r\x1b[Khichat: connection to %s lost: %s (%s)\n", c->target,
+        fprintf(stderr, "%shichat: connection to %s lost: %s (%s)\n", eol_clear(c), c->target,
                 errno_name(errno), strerror(errno));
         finish(c, 1);
         return;
@@ -168,15 +247,40 @@ static void sock_readable(client *c)
     take_lines(c, c->recvlen + (size_t)n);
 }
 
+/* UDP: each complete line queued goes as one datagram. */
+static void udp_writable(client *c)
+{
+    const char *lf;
+    while ((lf = memchr(buf_data(&c->send), '\n', buf_len(&c->send))) != NULL) {
+        size_t n = (size_t)(lf - buf_data(&c->send)) + 1;
+        if (trace_write(c->fd, buf_data(&c->send), n) < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return;
+            char d[200];
+            errno_describe(d, sizeof d, errno, c->target);
+            fprintf(stderr, "%shichat: sending to %s: %s\n", eol_clear(c), c->target, d);
+            finish(c, 1);
+            return;
+        }
+        buf_consume(&c->send, n);
+        c->bytes_out += n;
+        stdin_file_refill(c);
+    }
+}
+
 static void sock_writable(client *c)
 {
+    if (c->udp) {
+        udp_writable(c);
+        return;
+    }
     while (buf_len(&c->send) > 0) {
         ssize_t n = trace_write(c->fd, buf_data(&c->send), buf_len(&c->send));
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
-            fprintf(stderr, "\r\x1b[Khichat: sending to %s failed: %s (%s)\n", c->target,
-                    errno_name(errno), strerror(errno));
+            fprintf(stderr, "%shichat: sending to %s failed: %s (%s)\n", eol_clear(c),
+                    c->target, errno_name(errno), strerror(errno));
             finish(c, 1);
             return;
         }
@@ -194,6 +298,8 @@ static void sock_io(loop *l, int fd, void *data, int mask)
 {
     client *c = data;
     (void)l, (void)fd;
+    if (c->done)
+        return;
     if (mask & LOOP_READ)
         sock_readable(c);
     else
@@ -218,6 +324,13 @@ static void send_bytes(client *c, const char *p, size_t n)
 static void stdin_eof(client *c)
 {
     c->stdin_done = 1;
+    if (c->udp) {
+        /* No stream to half-close: say goodbye, wait a moment for "* bye". */
+        send_bytes(c, "/quit\n", 6);
+        c->udp_leaving = 1;
+        loop_timer_arm(c->l, &c->udp_timer, UDP_LEAVE_MS);
+        return;
+    }
     if (buf_len(&c->send) == 0 && !c->wr_shut) { /* else once it drains */
         trace_shutdown(c->fd, SHUT_WR);
         c->wr_shut = 1;
@@ -346,8 +459,9 @@ static void update_masks(client *c)
         return;
     }
     int paused = reading_paused(c);
-    int m = (c->sock_eof || paused ? 0 : LOOP_READ) |
-            (buf_len(&c->send) > 0 && !c->wr_shut ? LOOP_WRITE : 0);
+    int sendable = c->udp ? memchr(buf_data(&c->send), '\n', buf_len(&c->send)) != NULL
+                          : buf_len(&c->send) > 0 && !c->wr_shut;
+    int m = (c->sock_eof || paused ? 0 : LOOP_READ) | (sendable ? LOOP_WRITE : 0);
     interest(c, c->fd, m, sock_io);
     if (!paused && c->recvlen > 0 && !loop_timer_armed(&c->pause))
         loop_timer_arm(c->l, &c->pause, QUIET_PAUSE_MS);
@@ -363,6 +477,41 @@ static void update_masks(client *c)
             finish(c, 0);
         }
     }
+}
+
+/* Queues "/join" padded to UDP_JOIN_PAD bytes (the server's answer to an
+ * unverified address must fit in what it received), and arms the retry. */
+static void udp_queue_join(client *c)
+{
+    char pad[UDP_JOIN_PAD];
+    memset(pad, ' ', sizeof pad);
+    memcpy(pad, "/join", 5);
+    pad[sizeof pad - 1] = '\n';
+    send_bytes(c, pad, sizeof pad);
+    c->udp_tries++;
+    loop_timer_arm(c->l, &c->udp_timer, UDP_RETRY_MS);
+}
+
+/* UDP's one timer: join retries, then keepalives, then the end. */
+static void udp_tick(loop *l, loop_timer *t)
+{
+    client *c = CONTAINER_OF(t, client, udp_timer);
+    if (c->udp_leaving) {
+        c->sock_eof = 1; /* no "* bye" came back: done all the same */
+    } else if (!c->udp_joined) {
+        if (c->udp_tries >= UDP_TRIES) {
+            fprintf(stderr, "hichat: no answer from %s after %d tries \u2014 is hichat serve "
+                    "--udp running there?\n", c->target, UDP_TRIES);
+            finish(c, 1);
+            return;
+        }
+        udp_queue_join(c);
+    } else {
+        if (buf_len(&c->send) == 0)
+            send_bytes(c, "\n", 1); /* an empty line: "still here" */
+        loop_timer_arm(l, t, UDP_KEEPALIVE_MS);
+    }
+    update_masks(c);
 }
 
 static void stdout_drained(void *data)
@@ -397,9 +546,11 @@ int client_run(const client_opts *opt)
             fprintf(stderr, "hichat: %s\n", err);
             return 2;
         }
-        snprintf(c->target, sizeof c->target, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host,
-                 port);
-        c->fd = net_connect_tcp(host, port, CONNECT_TIMEOUT_MS, err, sizeof err);
+        snprintf(c->target, sizeof c->target, strchr(host, ':') ? "%s[%s]:%s" : "%s%s:%s",
+                 opt->udp ? "udp:" : "", host, port);
+        c->udp = opt->udp;
+        c->fd = opt->udp ? net_connect_udp(host, port, err, sizeof err)
+                         : net_connect_tcp(host, port, CONNECT_TIMEOUT_MS, err, sizeof err);
     }
     if (c->fd < 0) {
         fprintf(stderr, "hichat: %s\n", err);
@@ -431,6 +582,9 @@ int client_run(const client_opts *opt)
         c->status = 1;
         goto out;
     }
+    loop_timer_init(&c->udp_timer, udp_tick);
+    if (c->udp)
+        udp_queue_join(c); /* first, so the answer to it fits (see above) */
     if (opt->nick) {
         /* First, so that the first message already carries the nick. */
         char line[NICK_MAX + 16];
@@ -454,7 +608,7 @@ int client_run(const client_opts *opt)
     }
     sock_writable(c);
     update_masks(c);
-    if (loop_run(c->l) < 0) {
+    if (!c->done && loop_run(c->l) < 0) {
         fprintf(stderr, "hichat: epoll_wait: %s (%s)\n", errno_name(errno), strerror(errno));
         c->status = 1;
     }

@@ -6,6 +6,7 @@ typedef struct {
     const char *target; /* HOST[:PORT] or [V6]:PORT */
     const char *nick;   /* sent as /nick right after connecting, or NULL */
     const char *unix_path; /* connect here instead of target, or NULL */
+    int udp;               /* datagrams to target instead of a stream */
 } client_opts;
 
 /* Runs the client until the server closes, the user quits, or an error.

@@ -48,7 +48,12 @@ static const char usage_serve[] =
     "      --unix PATH        also listen on a Unix-domain socket at PATH (a stale\n"
     "                         socket file is replaced; the file's permissions,\n"
     "                         0777 less the umask, say who may connect)\n"
-    "      --no-tcp           do not listen on TCP (with --unix)\n"
+    "      --no-tcp           do not listen on TCP (with --unix or --udp)\n"
+    "      --udp              also a UDP room on the same address and port: nc -u\n"
+    "                         works; always plaintext. A new address gets at most\n"
+    "                         as many bytes as it sent until it sends back its\n"
+    "                         token (/join TOKEN): no amplification\n"
+    "      --udp-timeout S    forget a UDP peer silent this long (default 120)\n"
     "\n"
     "Limits (a client crossing one is told why, and nobody else notices):\n"
     "      --max-clients N    most connections at once (default: the descriptor\n"
@@ -89,6 +94,8 @@ static const char usage_connect[] =
     "\n"
     "  -n, --nick NAME        ask for this nick on joining\n"
     "      --unix PATH        connect to the Unix-domain socket at PATH\n"
+    "  -u, --udp              chat over UDP (hichat serve --udp): each line one\n"
+    "                         datagram; joins with the server's token by itself\n"
     "      --trace[=FILE]     print every socket system call as strace would\n"
     "                         (to FILE, or stderr)\n"
     "  -h, --help             this help\n";
@@ -161,6 +168,8 @@ static int cmd_serve(int argc, char **argv)
         {"trace", optional_argument, NULL, 'X'},
         {"unix", required_argument, NULL, 'u'},
         {"no-tcp", no_argument, NULL, 'N'},
+        {"udp", no_argument, NULL, 'D'},
+        {"udp-timeout", required_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     server_opts o;
@@ -219,6 +228,12 @@ static int cmd_serve(int argc, char **argv)
             break;
         case 'u': o.unix_path = optarg; break;
         case 'N': o.tcp = 0; break;
+        case 'D': o.udp = 1; break;
+        case 'O':
+            if (num_opt("--udp-timeout", optarg, 1, 86400, &v) < 0)
+                return EXIT_USAGE;
+            o.udp_timeout = (long)v;
+            break;
         case 'F':
             if (num_opt("--flood-timeout", optarg, 1, 86400, &v) < 0)
                 return EXIT_USAGE;
@@ -245,8 +260,9 @@ static int cmd_serve(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error(usage_serve, "serve takes no arguments besides options");
-    if (!o.tcp && !o.unix_path)
-        return usage_error(usage_serve, "--no-tcp leaves nothing to listen on; add --unix PATH");
+    if (!o.tcp && !o.unix_path && !o.udp)
+        return usage_error(usage_serve,
+                           "--no-tcp leaves nothing to listen on; add --unix PATH or --udp");
     return server_run(&o);
 }
 
@@ -255,7 +271,8 @@ static int cmd_connect(int argc, char **argv)
     static const struct option opts[] = {
         {"nick", required_argument, NULL, 'n'},
         {"trace", optional_argument, NULL, 'X'},
-        {"unix", required_argument, NULL, 'u'},
+        {"unix", required_argument, NULL, 'U'},
+        {"udp", no_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -263,7 +280,7 @@ static int cmd_connect(int argc, char **argv)
     int ch;
 
     /* Options may come before or after HOST. */
-    while ((ch = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "n:uh", opts, NULL)) != -1) {
         switch (ch) {
         case 'n':
             if (nick_opt(optarg) < 0)
@@ -274,13 +291,14 @@ static int cmd_connect(int argc, char **argv)
             if (trace_opt(optarg) < 0)
                 return EXIT_USAGE;
             break;
-        case 'u': o.unix_path = optarg; break;
+        case 'U': o.unix_path = optarg; break;
+        case 'u': o.udp = 1; break;
         case 'h': fputs(usage_connect, stdout); return 0;
         default: fprintf(stderr, "\n%s", usage_connect); return EXIT_USAGE;
         }
     }
     if (o.unix_path) {
-        if (optind < argc)
+        if (optind < argc || o.udp)
             return usage_error(usage_connect, "connect takes --unix PATH or HOST[:PORT], not both");
         return client_run(&o);
     }

@@ -82,13 +82,13 @@ static void target_str(const char *host, const char *port, char *out, size_t sz)
         snprintf(out, sz, "%s:%s", host, port);
 }
 
-static int resolve(const char *host, const char *port, int passive, struct addrinfo **res,
-                   char *err, size_t errsz)
+static int resolve(const char *host, const char *port, int socktype, int passive,
+                   struct addrinfo **res, char *err, size_t errsz)
 {
     struct addrinfo hints = {0};
     hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_socktype = socktype;
+    hints.ai_protocol = socktype == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
     hints.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG;
     int rc = getaddrinfo(host, port, &hints, res);
     if (rc != 0) {
@@ -100,18 +100,22 @@ static int resolve(const char *host, const char *port, int passive, struct addri
     return 0;
 }
 
-int net_listen_tcp(const char *host, const char *port, int backlog, char *err, size_t errsz)
+/* Binds the first address of host:port that works (and listens on it when
+ * backlog >= 0): the one body of net_listen_tcp and net_bind_udp. */
+static int bind_first(const char *host, const char *port, int socktype, int backlog, char *err,
+                      size_t errsz)
 {
     struct addrinfo *res, *ai;
     char target[NET_ADDRSTRLEN + 16];
     int fd = -1, saved = 0;
 
     target_str(host, port, target, sizeof target);
-    if (resolve(host, port, 1, &res, err, errsz) < 0)
+    if (resolve(host, port, socktype, 1, &res, err, errsz) < 0)
         return -1;
     for (ai = res; ai; ai = ai->ai_next) {
         const char *call = "socket";
-        fd = trace_socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        fd = trace_socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                          ai->ai_protocol);
         if (fd >= 0) {
             int one = 1, zero = 0;
             call = "setsockopt SO_REUSEADDR";
@@ -120,7 +124,7 @@ int net_listen_tcp(const char *host, const char *port, int backlog, char *err, s
                  (call = "setsockopt IPV6_V6ONLY",
                   trace_setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) == 0)) &&
                 (call = "bind", trace_bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) &&
-                (call = "listen", trace_listen(fd, backlog) == 0))
+                (backlog < 0 || (call = "listen", trace_listen(fd, backlog) == 0)))
                 break;
         }
         saved = errno;
@@ -133,6 +137,16 @@ int net_listen_tcp(const char *host, const char *port, int backlog, char *err, s
     if (fd < 0)
         errno = saved;
     return fd;
+}
+
+int net_listen_tcp(const char *host, const char *port, int backlog, char *err, size_t errsz)
+{
+    return bind_first(host, port, SOCK_STREAM, backlog, err, errsz);
+}
+
+int net_bind_udp(const char *host, const char *port, char *err, size_t errsz)
+{
+    return bind_first(host, port, SOCK_DGRAM, -1, err, errsz);
 }
 
 /* Waits for a non-blocking connect; returns 0 or -1 with errno. */
@@ -164,17 +178,20 @@ static int connect_wait(int fd, int timeout_ms)
     }
 }
 
-int net_connect_tcp(const char *host, const char *port, int timeout_ms, char *err, size_t errsz)
+/* Connects to the first address of host:port that answers. */
+static int connect_first(const char *host, const char *port, int socktype, int timeout_ms,
+                         char *err, size_t errsz)
 {
     struct addrinfo *res, *ai;
     char target[NET_ADDRSTRLEN + 16];
     int fd = -1, saved = 0;
 
     target_str(host, port, target, sizeof target);
-    if (resolve(host, port, 0, &res, err, errsz) < 0)
+    if (resolve(host, port, socktype, 0, &res, err, errsz) < 0)
         return -1;
     for (ai = res; ai; ai = ai->ai_next) {
-        fd = trace_socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        fd = trace_socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                          ai->ai_protocol);
         if (fd < 0) {
             saved = errno;
             addr_err(err, errsz, "socket for", saved, target);
@@ -192,6 +209,17 @@ int net_connect_tcp(const char *host, const char *port, int timeout_ms, char *er
     if (fd < 0)
         errno = saved;
     return fd;
+}
+
+int net_connect_tcp(const char *host, const char *port, int timeout_ms, char *err, size_t errsz)
+{
+    return connect_first(host, port, SOCK_STREAM, timeout_ms, err, errsz);
+}
+
+int net_connect_udp(const char *host, const char *port, char *err, size_t errsz)
+{
+    /* A UDP connect only sets the peer: it succeeds at once. */
+    return connect_first(host, port, SOCK_DGRAM, 0, err, errsz);
 }
 
 static int unix_addr(const char *path, struct sockaddr_un *un, socklen_t *len, char *err,

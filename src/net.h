@@ -27,6 +27,14 @@ int net_listen_tcp(const char *host, const char *port, int backlog, char *err, s
  * starts); returns a connected non-blocking fd, or -1 with err set. */
 int net_connect_tcp(const char *host, const char *port, int timeout_ms, char *err, size_t errsz);
 
+/* Binds a non-blocking UDP socket on host:port (the first address that
+ * works; "::" is dual-stack). Returns the fd, or -1 with err set. */
+int net_bind_udp(const char *host, const char *port, char *err, size_t errsz);
+
+/* A non-blocking UDP socket connected to host:port (so that it hears only
+ * from there, and ICMP errors come back as ECONNREFUSED). -1 with err set. */
+int net_connect_udp(const char *host, const char *port, char *err, size_t errsz);
+
 /* Binds a non-blocking Unix-domain stream listener at path. A socket file
  * already there is removed only if nothing answers on it (a stale one from a
  * server that died); anything else there is an error. The file gets mode

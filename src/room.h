@@ -20,6 +20,7 @@ struct member {
     member *hnext; /* hash chain */
     /* Queues c (taking its own reference) for this member. */
     void (*deliver)(member *m, chunk *c);
+    int kind; /* the owner's; the room does not look at it */
 };
 
 typedef struct room room;

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -155,6 +156,25 @@ typedef struct conn {
     char addr[NET_ADDRSTRLEN];
 } conn;
 
+typedef struct udp_peer {
+    member m; /* first */
+    struct server *s;
+    struct sockaddr_storage addr;
+    socklen_t alen;
+    int verified, announced;
+    uint64_t credit; /* bytes an unverified peer may still be sent */
+    uint64_t tokens, refill_ms;
+    uint64_t bytes_in, bytes_out, lines_in, msgs_out;
+    loop_timer idle;
+    struct udp_peer *hnext;
+    char addr_text[NET_ADDRSTRLEN];
+} udp_peer;
+
+static udp_peer *as_udp(member *m)
+{
+    return CONTAINER_OF(m, udp_peer, m);
+}
+
 struct server {
     server_opts opt;
     loop *l;
@@ -176,10 +196,16 @@ struct server {
     int stopping;
     loop_timer accept_timer, shutdown_timer;
     unsigned long console_dropped;
+    int ufd;                     /* the UDP socket, or -1 */
+    struct udp_peer **ub;        /* UDP peers by address: a chained hash */
+    size_t nub, nudp;
+    uint64_t udp_secret;         /* keys the /join tokens */
+    char *dgram;                 /* one datagram: max_line + 2 bytes */
     struct {
         uint64_t accepted, lines_in, deliveries, bytes_in, bytes_out;
         size_t peak;
         uint64_t left[R_COUNT], refused[F_COUNT];
+        uint64_t udp_dropped, udp_truncated;
     } st;
 };
 
@@ -200,6 +226,9 @@ static void logmsg(server *s, const char *fmt, ...)
     out_write(s->log_o, line, (size_t)n);
 }
 
+/* What owns a member (member.kind). */
+enum { M_CONSOLE, M_CONN, M_UDP };
+
 static conn *as_conn(member *m)
 {
     return CONTAINER_OF(m, conn, m);
@@ -207,8 +236,11 @@ static conn *as_conn(member *m)
 
 static int is_console(server *s, member *m)
 {
-    return m == &s->console;
+    (void)s;
+    return m->kind == M_CONSOLE;
 }
+
+static const char *member_addr(member *m);
 
 static int is_open(const conn *c)
 {
@@ -218,6 +250,8 @@ static int is_open(const conn *c)
 /* ---- output ---- */
 
 static void conn_close(conn *c, enum reason why, int graceful);
+static void udp_quit(server *s, member *m, const char *why, size_t len);
+static void udp_announce(member *m);
 
 static void mark_pending(conn *c)
 {
@@ -455,6 +489,9 @@ static void stats_line(server *s, char *dst, size_t sz)
     for (int i = 0; i < F_COUNT && n < sz; i++)
         n += (size_t)snprintf(dst + n, sz - n, " %s=%llu", refusal_key[i],
                               (unsigned long long)s->st.refused[i]);
+    if (n < sz)
+        snprintf(dst + n, sz - n, " udp: peers=%zu dropped=%llu truncated=%llu", s->nudp,
+                 (unsigned long long)s->st.udp_dropped, (unsigned long long)s->st.udp_truncated);
 }
 
 /* ---- lines and commands ---- */
@@ -533,7 +570,7 @@ static void cmd_nick(server *s, member *m, const char *arg, size_t len)
     }
     chunk *ch = dialect_notice("%s is now known as %s", m->nick, nick);
     if (!is_console(s, m))
-        logmsg(s, "nick %s %s %s", as_conn(m)->addr, m->nick, nick);
+        logmsg(s, "nick %s %s %s", member_addr(m), m->nick, nick);
     room_rename(s->room, m, nick);
     broadcast(s, ch, NULL);
 }
@@ -582,6 +619,19 @@ static void cmd_stats(server *s, member *m)
                                 (unsigned long long)c->bytes_in, (unsigned long long)c->lines_in,
                                 (unsigned long long)c->bytes_out,
                                 (unsigned long long)c->msgs_out));
+    }
+    for (size_t i = 0; i < room_count(s->room) && shown <= STATS_CONNS_MAX; i++) {
+        member *u = room_member(s->room, i);
+        if (u->kind != M_UDP)
+            continue;
+        shown++;
+        udp_peer *p = as_udp(u);
+        reply(m, dialect_notice("udp %s peer=%s verified=%d in=%lluB/%llu out=%lluB/%llu",
+                                u->nick, p->addr_text + 4, p->verified,
+                                (unsigned long long)p->bytes_in,
+                                (unsigned long long)p->lines_in,
+                                (unsigned long long)p->bytes_out,
+                                (unsigned long long)p->msgs_out));
     }
 }
 
@@ -635,11 +685,13 @@ static void member_line(server *s, member *m, const char *line, size_t len)
     if (len == 0)
         return;
     s->st.lines_in++;
-    if (!is_console(s, m)) {
+    if (m->kind == M_CONN) {
         conn *c = as_conn(m);
         c->lines_in++;
         if (!(len == 6 && strncasecmp(line, "/hello", 6) == 0))
             announce_join(c); /* before anything it says reaches the room */
+    } else if (m->kind == M_UDP) {
+        udp_announce(m);
     }
     if (line[0] == '/' && !(len > 1 && line[1] == '/')) {
         command(s, m, line + 1, len - 1);
@@ -651,10 +703,16 @@ static void member_line(server *s, member *m, const char *line, size_t len)
     broadcast(s, dialect_message(m->nick, s->clean, cl), m);
 }
 
+
+
 static void conn_quit(server *s, member *m, const char *why, size_t len)
 {
     if (is_console(s, m)) {
         server_shutdown(s);
+        return;
+    }
+    if (m->kind == M_UDP) {
+        udp_quit(s, m, why, len);
         return;
     }
     conn *c = as_conn(m);
@@ -740,20 +798,24 @@ static int sniff_first_bytes(conn *c, const unsigned char *p, size_t n)
 /* ---- flood control and timing ---- */
 
 /* Takes one line's worth from c's bucket; 0 if it is empty. */
-static int take_token(conn *c)
+static int bucket_take(server *s, uint64_t *tokens, uint64_t *refill_ms)
 {
-    server *s = c->s;
     if (s->opt.msg_rate <= 0)
         return 1;
     uint64_t now = loop_now(s->l), cap = (uint64_t)s->opt.msg_burst * 1000;
-    c->tokens += (now - c->refill_ms) * (uint64_t)s->opt.msg_rate;
-    if (c->tokens > cap)
-        c->tokens = cap;
-    c->refill_ms = now;
-    if (c->tokens < 1000)
+    *tokens += (now - *refill_ms) * (uint64_t)s->opt.msg_rate;
+    if (*tokens > cap)
+        *tokens = cap;
+    *refill_ms = now;
+    if (*tokens < 1000)
         return 0;
-    c->tokens -= 1000;
+    *tokens -= 1000;
     return 1;
+}
+
+static int take_token(conn *c)
+{
+    return bucket_take(c->s, &c->tokens, &c->refill_ms);
 }
 
 /* Arms c's one timer for the earliest thing it waits for. */
@@ -1071,6 +1133,7 @@ void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
     outq_init(&c->out);
     loop_timer_init(&c->timer, conn_timer);
     c->m.deliver = conn_deliver;
+    c->m.kind = M_CONN;
     c->tokens = (uint64_t)s->opt.msg_burst * 1000;
     c->refill_ms = loop_now(s->l);
     if (loop_watch(s->l, fd, LOOP_READ, conn_io, c) < 0) {
@@ -1147,6 +1210,295 @@ static void on_accept(loop *l, int lfd, void *data, int mask)
     }
 }
 
+/* ---- UDP members ----
+ *
+ * A datagram room shares the room with the stream members. The server learns
+ * a peer from its first datagram and forgets it after --udp-timeout of
+ * silence. UDP source addresses can be forged, so until a peer proves it
+ * receives at its address (by sending back the token it was given: /join
+ * TOKEN), it is sent at most as many bytes as it has sent: the server can
+ * never be used to amplify traffic toward someone else. */
+
+/* Credit an unverified peer can build up: enough for a greeting and a few
+ * replies, never a store of amplification. */
+#define UDP_CREDIT_MAX 4096
+/* Datagrams taken per readiness event. */
+#define UDP_BATCH 64
+
+static const char *member_addr(member *m)
+{
+    switch (m->kind) {
+    case M_CONN: return as_conn(m)->addr;
+    case M_UDP: return as_udp(m)->addr_text;
+    default: return "console";
+    }
+}
+
+static size_t udp_slot(const server *s, const struct sockaddr *sa, socklen_t len)
+{
+    const unsigned char *p = (const unsigned char *)sa;
+    uint64_t h = 1469598103934665603ull;
+    for (socklen_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29)) & (s->nub - 1);
+}
+
+/* The token a peer at this address must send back: a keyed hash of it. */
+static void udp_token(const server *s, const udp_peer *p, char tok[17])
+{
+    const unsigned char *a = (const unsigned char *)&p->addr;
+    uint64_t h = s->udp_secret ^ 0x9E3779B97F4A7C15ull;
+    for (socklen_t i = 0; i < p->alen; i++) {
+        h ^= a[i];
+        h *= 0x100000001B3ull;
+        h ^= h >> 31;
+    }
+    snprintf(tok, 17, "%016llx", (unsigned long long)h);
+}
+
+/* Sends one datagram to p, within its credit while it is unverified. */
+static void udp_send(udp_peer *p, const void *data, size_t len)
+{
+    server *s = p->s;
+    if (!p->verified) {
+        if (len > p->credit) {
+            s->st.udp_dropped++; /* would amplify: not sent */
+            return;
+        }
+        p->credit -= len;
+    }
+    ssize_t n = trace_sendto(s->ufd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                             (struct sockaddr *)&p->addr, p->alen);
+    if (n < 0) {
+        s->st.udp_dropped++; /* a full socket buffer: UDP may lose it */
+        return;
+    }
+    p->bytes_out += (uint64_t)n;
+    s->st.bytes_out += (uint64_t)n;
+}
+
+static void udp_deliver(member *m, chunk *ch)
+{
+    udp_peer *p = as_udp(m);
+    udp_send(p, ch->data, ch->len);
+    p->msgs_out++;
+    p->s->st.deliveries++;
+}
+
+static void udp_announce(member *m)
+{
+    udp_peer *p = as_udp(m);
+    if (p->announced)
+        return;
+    p->announced = 1;
+    chunk *ch = dialect_notice("%s joined", m->nick);
+    room_broadcast_older(p->s->room, ch, m);
+    chunk_unref(ch);
+}
+
+/* Forgets p: it leaves the room for reason why (text). Never called while
+ * the room is being iterated. */
+static void udp_forget(udp_peer *p, enum reason why, const char *text)
+{
+    server *s = p->s;
+    for (udp_peer **pp = &s->ub[udp_slot(s, (struct sockaddr *)&p->addr, p->alen)]; *pp;
+         pp = &(*pp)->hnext) {
+        if (*pp == p) {
+            *pp = p->hnext;
+            break;
+        }
+    }
+    loop_timer_cancel(s->l, &p->idle);
+    room_leave(s->room, &p->m);
+    s->nudp--;
+    s->nopen--;
+    s->st.left[why]++;
+    logmsg(s, "disconnect %s %s (%s)", p->addr_text, p->m.nick, text);
+    if (!s->stopping && p->announced)
+        broadcast(s, dialect_notice("%s left (%s)", p->m.nick, text), NULL);
+    free(p);
+}
+
+static void udp_idle(loop *l, loop_timer *t)
+{
+    udp_peer *p = CONTAINER_OF(t, udp_peer, idle);
+    (void)l;
+    udp_forget(p, R_TIMEOUT, "no datagram in time");
+}
+
+static void udp_quit(server *s, member *m, const char *why, size_t len)
+{
+    udp_peer *p = as_udp(m);
+    char text[QUIT_REASON_MAX + 8] = "quit";
+    reply(m, dialect_notice("bye"));
+    if (len > 0) {
+        size_t cl = text_clean(why, len > QUIT_REASON_MAX ? QUIT_REASON_MAX : len, s->clean);
+        snprintf(text, sizeof text, "quit: %.*s", (int)cl, s->clean);
+    }
+    udp_forget(p, R_QUIT, text);
+}
+
+static udp_peer *udp_new(server *s, const struct sockaddr *sa, socklen_t len)
+{
+    char nick[NICK_MAX + 1];
+    if ((long)s->nopen >= s->opt.max_clients) {
+        s->st.refused[F_FULL]++; /* silently: a reply could amplify */
+        return NULL;
+    }
+    if (s->nudp >= s->nub) { /* grow the table */
+        size_t old = s->nub;
+        udp_peer **ob = s->ub;
+        s->nub = old ? old * 2 : 64;
+        s->ub = xcalloc(s->nub, sizeof *s->ub);
+        for (size_t i = 0; i < old; i++) {
+            for (udp_peer *q = ob[i], *next; q; q = next) {
+                next = q->hnext;
+                size_t k = udp_slot(s, (struct sockaddr *)&q->addr, q->alen);
+                q->hnext = s->ub[k];
+                s->ub[k] = q;
+            }
+        }
+        free(ob);
+    }
+    udp_peer *p = xcalloc(1, sizeof *p);
+    p->s = s;
+    memcpy(&p->addr, sa, len);
+    p->alen = len;
+    p->tokens = (uint64_t)s->opt.msg_burst * 1000;
+    p->refill_ms = loop_now(s->l);
+    net_addr_str(sa, len, p->addr_text + 4, sizeof p->addr_text - 4);
+    memcpy(p->addr_text, "udp:", 4);
+    loop_timer_init(&p->idle, udp_idle);
+    p->m.deliver = udp_deliver;
+    p->m.kind = M_UDP;
+    size_t k = udp_slot(s, sa, len);
+    p->hnext = s->ub[k];
+    s->ub[k] = p;
+    s->nudp++;
+    s->nopen++;
+    s->st.accepted++;
+    if (s->nopen > s->st.peak)
+        s->st.peak = s->nopen;
+    room_guest_nick(s->room, nick);
+    room_join(s->room, &p->m, nick);
+    logmsg(s, "connect %s %s", p->addr_text, nick);
+    return p;
+}
+
+static udp_peer *udp_find(server *s, const struct sockaddr *sa, socklen_t len)
+{
+    for (udp_peer *p = s->ub ? s->ub[udp_slot(s, sa, len)] : NULL; p; p = p->hnext)
+        if (p->alen == len && memcmp(&p->addr, sa, len) == 0)
+            return p;
+    return NULL;
+}
+
+/* "/join [TOKEN]": the token proves the peer receives at its address. */
+static void udp_join(udp_peer *p, const char *arg, size_t len)
+{
+    server *s = p->s;
+    char tok[17];
+    udp_token(s, p, tok);
+    while (len > 0 && *arg == ' ')
+        arg++, len--;
+    while (len > 0 && arg[len - 1] == ' ')
+        len--;
+    if (p->verified)
+        return;
+    if (len == 16 && memcmp(arg, tok, 16) == 0) {
+        size_t n = room_count(s->room);
+        p->verified = 1;
+        reply(&p->m, dialect_notice("welcome to hichat, %s (%zu member%s here); type /help for "
+                                    "commands",
+                                    p->m.nick, n, n == 1 ? "" : "s"));
+        udp_announce(&p->m);
+        return;
+    }
+    reply(&p->m, dialect_notice("udp: to receive the room, send /join %s", tok));
+}
+
+static void udp_lines(udp_peer *p, const char *data, size_t len)
+{
+    server *s = p->s;
+    while (len > 0) {
+        const char *lf = memchr(data, '\n', len);
+        size_t ll = lf ? (size_t)(lf - data) : len; /* the datagram ends a line */
+        size_t step = lf ? ll + 1 : len;
+        const char *line = data;
+        if (ll > 0 && line[ll - 1] == '\r')
+            ll--;
+        data += step;
+        len -= step;
+        if (ll == 0)
+            continue; /* an empty line: a keepalive */
+        if (ll >= 5 && strncasecmp(line, "/join", 5) == 0 && (ll == 5 || line[5] == ' ')) {
+            udp_join(p, line + 5, ll - 5);
+            continue;
+        }
+        if (!bucket_take(s, &p->tokens, &p->refill_ms)) {
+            s->st.udp_dropped++; /* no holding back a datagram: over the rate, dropped */
+            continue;
+        }
+        p->lines_in++;
+        /* /quit frees p: it must be the last thing done with it. */
+        int quitting = ll >= 5 && strncasecmp(line, "/quit", 5) == 0 && (ll == 5 || line[5] == ' ');
+        member_line(s, &p->m, line, ll);
+        if (quitting)
+            return;
+    }
+}
+
+static void on_udp(loop *l, int fd, void *data, int mask)
+{
+    server *s = data;
+    size_t cap = s->opt.max_line + 2;
+    (void)l, (void)mask;
+
+    for (int i = 0; i < UDP_BATCH; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        /* MSG_TRUNC: the result is the datagram's real length, so one
+         * longer than our buffer is known to be cut. */
+        ssize_t n = trace_recvfrom(fd, s->dgram, cap, MSG_TRUNC, (struct sockaddr *)&ss, &len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* EAGAIN, or an ICMP error for an earlier send: nothing to do */
+        }
+        udp_peer *p = udp_find(s, (struct sockaddr *)&ss, len);
+        int fresh = !p;
+        if (!p && !(p = udp_new(s, (struct sockaddr *)&ss, len)))
+            continue;
+        p->bytes_in += (uint64_t)n;
+        s->st.bytes_in += (uint64_t)n;
+        if (!p->verified) {
+            p->credit += (uint64_t)n;
+            if (p->credit > UDP_CREDIT_MAX)
+                p->credit = UDP_CREDIT_MAX;
+        }
+        loop_timer_arm(s->l, &p->idle, (uint64_t)s->opt.udp_timeout * 1000);
+        if ((size_t)n > cap) {
+            s->st.udp_truncated++;
+            reply(&p->m, dialect_error("datagram too long (max %zu bytes); discarded", cap));
+            continue;
+        }
+        if (fresh) {
+            char tok[17];
+            udp_token(s, p, tok);
+            reply(&p->m, dialect_notice("udp: to receive the room, send /join %s", tok));
+        }
+        udp_lines(p, s->dgram, (size_t)n);
+    }
+}
+
+/* Forgets every UDP peer (at shutdown); their leaves are not announced. */
+static void udp_forget_all(server *s)
+{
+    for (size_t i = 0; i < s->nub; i++)
+        while (s->ub[i])
+            udp_forget(s->ub[i], R_SHUTDOWN, reasons[R_SHUTDOWN].text);
+}
+
 /* ---- console, signals, shutdown ---- */
 
 static void console_line(void *data, const char *line, size_t len)
@@ -1194,6 +1546,12 @@ void server_shutdown(server *s)
     broadcast(s, dialect_notice("server shutting down"), NULL);
     for (conn *c = s->all; c; c = c->next_all)
         conn_close(c, R_SHUTDOWN, 1);
+    udp_forget_all(s);
+    if (s->ufd >= 0) {
+        loop_unwatch(s->l, s->ufd);
+        trace_close(s->ufd);
+        s->ufd = -1;
+    }
     loop_timer_arm(s->l, &s->shutdown_timer, SHUTDOWN_FLUSH_MS);
 }
 
@@ -1234,6 +1592,8 @@ void server_defaults(server_opts *o)
     o->user_timeout = DEFAULT_USER_TIMEOUT;
     o->tcp = 1;
     o->unix_path = NULL;
+    o->udp = 0;
+    o->udp_timeout = DEFAULT_UDP_TIMEOUT;
 }
 
 server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
@@ -1245,8 +1605,11 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
     if (s->opt.msg_burst < 1)
         s->opt.msg_burst = 1;
     s->l = l;
-    s->sfd = -1;
+    s->sfd = s->ufd = -1;
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    s->dgram = xmalloc(s->opt.max_line + 2);
+    if (getrandom(&s->udp_secret, sizeof s->udp_secret, 0) != sizeof s->udp_secret)
+        s->udp_secret = now_ms() ^ (uint64_t)getpid() << 32; /* no entropy yet: still unguessable enough for a token a forger never sees */
     s->room = room_new();
     s->ips = ipcount_new();
     s->scratch = xmalloc(READ_SIZE + s->opt.max_line + 2);
@@ -1257,6 +1620,7 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
     s->log_o = out_new(l, log_fd, CONSOLE_QUEUE);
     s->stdout_o = out_new(l, out_fd, CONSOLE_QUEUE);
     s->console.deliver = console_deliver;
+    s->console.kind = M_CONSOLE;
     room_join(s->room, &s->console, opt->nick);
     return s;
 }
@@ -1284,6 +1648,13 @@ void server_free(server *s)
     loop_timer_cancel(s->l, &s->accept_timer);
     loop_timer_cancel(s->l, &s->shutdown_timer);
     loop_before_sleep(s->l, NULL, NULL);
+    udp_forget_all(s);
+    if (s->ufd >= 0) {
+        loop_unwatch(s->l, s->ufd);
+        trace_close(s->ufd);
+    }
+    free(s->ub);
+    free(s->dgram);
     close_listeners(s);
     if (s->sfd >= 0) {
         loop_unwatch(s->l, s->sfd);
@@ -1361,6 +1732,22 @@ int server_run(const server_opts *opt)
             s->unix_path = xstrdup(o.unix_path);
         }
     }
+    if (ok && o.udp) {
+        /* The same address and port as TCP (the port the kernel chose, if
+         * --port 0), so one HOST:PORT names the room for both. */
+        char uport[16];
+        snprintf(uport, sizeof uport, "%s", o.port);
+        if (o.tcp && s->nlfd > 0) {
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof ss;
+            if (getsockname(s->lfd[0], (struct sockaddr *)&ss, &sl) == 0)
+                snprintf(uport, sizeof uport, "%u",
+                         ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                        : ((struct sockaddr_in *)&ss)->sin_port));
+        }
+        s->ufd = net_bind_udp(o.bind, uport, err, sizeof err);
+        ok = s->ufd >= 0;
+    }
     if (!ok) {
         fprintf(stderr, "hichat: %s\n", err);
         server_free(s);
@@ -1371,6 +1758,8 @@ int server_run(const server_opts *opt)
     ok = s->sfd >= 0 && loop_watch(l, s->sfd, LOOP_READ, on_signal, s) == 0;
     for (int i = 0; ok && i < s->nlfd; i++)
         ok = loop_watch(l, s->lfd[i], LOOP_READ, on_accept, s) == 0;
+    if (ok && s->ufd >= 0)
+        ok = loop_watch(l, s->ufd, LOOP_READ, on_udp, s) == 0;
     if (!ok) {
         fprintf(stderr, "hichat: cannot watch signals or the listeners: %s (%s)\n",
                 errno_name(errno), strerror(errno));
@@ -1389,6 +1778,10 @@ int server_run(const server_opts *opt)
     for (int i = 0; i < s->nlfd; i++) {
         net_local_str(s->lfd[i], where, sizeof where);
         logmsg(s, "listening on %s", where);
+    }
+    if (s->ufd >= 0) {
+        net_local_str(s->ufd, where, sizeof where);
+        logmsg(s, "listening on udp:%s", where);
     }
     int status = 0;
     if (loop_run(l) < 0) {

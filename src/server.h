@@ -19,6 +19,7 @@
 #define DEFAULT_FLOOD_TIMEOUT 10
 #define DEFAULT_KEEPALIVE   60
 #define DEFAULT_USER_TIMEOUT 30
+#define DEFAULT_UDP_TIMEOUT 120
 /* Descriptors kept back from RLIMIT_NOFILE for the listener, the console,
  * epoll, signalfd, logging and the spare descriptor when --max-clients is
  * derived from it. */
@@ -30,6 +31,8 @@ typedef struct {
     const char *nick;     /* the console member's nick */
     int tcp;              /* listen on TCP bind:port (default on) */
     const char *unix_path; /* also listen on this Unix socket, or NULL */
+    int udp;              /* also a UDP room on bind:port */
+    long udp_timeout;     /* s of silence after which a UDP peer is forgotten */
     long max_clients;     /* 0: derive from RLIMIT_NOFILE */
     long max_per_ip;      /* connections from one address; 0: no limit */
     size_t max_line;      /* longest line accepted, bytes */
