@@ -116,7 +116,7 @@ REPLAY_BINS   := $(FUZZ_NAMES:%=$(REPLAY_DIR)/replay-%)
 
 .PHONY: fuzz fuzz-build fuzz-replay
 
-fuzz: $(FUZZ_BINS)
+fuzz: setup $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run-fuzz $(FUZZ_DIR) $(FUZZ_NAMES)
 
 fuzz-build: $(FUZZ_BINS) $(REPLAY_BINS)
@@ -139,7 +139,12 @@ $(REPLAY_DIR)/obj/%.o: src/%.c | $(REPLAY_DIR)/obj
 $(REPLAY_DIR)/replay-%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $(REPLAY_LIBOBJ)
 	$(CC) $(FUZZ_CFLAGS) -Isrc fuzz/fuzz_$*.c fuzz/replay.c $(REPLAY_LIBOBJ) -o $@
 
-$(FUZZ_DIR)/obj $(REPLAY_DIR)/obj:
+$(FUZZ_DIR)/obj:
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz: needs $(FUZZ_CC) and libFuzzer" \
+	    "(Debian: apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+	mkdir -p $@
+
+$(REPLAY_DIR)/obj:
 	mkdir -p $@
 
 -include $(FUZZ_LIBOBJ:.o=.d) $(REPLAY_LIBOBJ:.o=.d)

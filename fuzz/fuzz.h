@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_CHECK(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond);          \
+            fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond);           \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_CHECKF(cond, ...)                                                                     \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: invariant broken: %s: ", __FILE__, __LINE__, #cond);          \
+            fprintf(stderr, "%s:%d: invariant broken: %s: ", __FILE__, __LINE__, #cond);           \
             fprintf(stderr, __VA_ARGS__);                                                          \
             fputc('\n', stderr);                                                                   \
             abort();                                                                               \
@@ -76,6 +76,37 @@ static inline int ref_forbidden_cp(uint32_t cp)
 {
     return (cp < 0x20 && cp != '\t') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
            (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* protocol.md "Nicks": 1-32 bytes of UTF-8; ASCII letters, digits and
+ * - _ . [ ] { } | ^; from U+00A1 up anything but U+200B-U+200F,
+ * U+2028-U+202E, U+2060-U+206F, U+FEFF, U+00AD and U+3000. */
+static inline int ref_nick_ok(const unsigned char *s, size_t len)
+{
+    static const char ascii_punct[] = "-_.[]{}|^";
+    if (len < 1 || len > 32)
+        return 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        int n = ref_utf8_decode(s + i, len - i, &cp);
+        if (n < 0)
+            return 0;
+        i += (size_t)n;
+        if (cp < 0x80) {
+            int ok =
+                (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
+            for (const char *p = ascii_punct; *p && !ok; p++)
+                ok = cp == (unsigned char)*p;
+            if (!ok)
+                return 0;
+            continue;
+        }
+        if (cp < 0xA1 || cp == 0xAD || cp == 0x3000 || cp == 0xFEFF ||
+            (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
+            (cp >= 0x2060 && cp <= 0x206F))
+            return 0;
+    }
+    return 1;
 }
 
 #endif

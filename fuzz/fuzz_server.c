@@ -26,12 +26,15 @@
  *   a C      client stops / starts reading after every loop pass
  *   x C      client closes
  *   h C      client shuts down its writing side
- *   t K      the clock moves by one of 16 steps (1 ms .. 30 s); one pass
+ *   t K      the clock moves by one of 16 steps (1 ms .. 61 s); one pass
  *   T A B    the clock moves by (A << 8 | B) * 10 ms; one pass
  *   S        server_shutdown() (no connects after it)
  *   other    one loop pass
- * Then server_shutdown(), passes with the clock moving past every deadline,
- * server_free(), loop_free(), and every client reads what is left.
+ * After the script, QUIET_PASSES passes with nothing happening must leave no
+ * fd ready, else a real loop would spin (HICHAT_FUZZ_SKIP_QUIET=1 skips this
+ * check, to fuzz past a known spin). Then server_shutdown(), passes with the
+ * clock moving past every deadline, server_free(), loop_free(), and every
+ * client reads what is left.
  *
  * Checked: what sanitizers see, no memory left (LeakSanitizer), no
  * descriptor left (the open fds are the same as before the input), and every
@@ -39,7 +42,10 @@
  * refusal, each is valid UTF-8 with no control character but TAB, no C1 or
  * bidi control, and none is longer than the longest line the server can
  * make (3 * max_line for the cleaned text plus the nick and frame, or a
- * 1 KiB notice). Only the HTTP answer to an HTTP request has CR LF. */
+ * 1 KiB notice). Only the HTTP answer to an HTTP request has CR LF. In a
+ * room message "<nick> text" the nick is valid and the text comes from at
+ * most max_line bytes. And, following each client's nick, no client gets
+ * "<its nick> ..." back. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -58,19 +65,22 @@
 #include "server.h"
 #include "text.h"
 
-#define SLOTS        8      /* clients connected at once */
-#define CONNECTS_MAX 32     /* connects per input */
-#define OPS_MAX      600    /* script ops per input */
-#define PASSES_MAX   3000   /* loop passes per input, the end included */
-#define END_PASSES   40     /* passes after the script, END_STEP_MS apart */
-#define END_STEP_MS  100    /* 40 * 100 ms passes every 2 s deadline */
-#define TINY_SNDBUF  4096   /* the kernel's minimum is about this */
+#define SLOTS        8       /* clients connected at once */
+#define CONNECTS_MAX 32      /* connects per input */
+#define OPS_MAX      600     /* script ops per input */
+#define PASSES_MAX   3000    /* loop passes per input, the end included */
+#define END_PASSES   40      /* passes after the script, END_STEP_MS apart */
+#define END_STEP_MS  100     /* 40 * 100 ms passes every 2 s deadline */
+#define TINY_SNDBUF  4096    /* the kernel's minimum is about this */
 #define CLOCK_START  1000000 /* a clock at 0 would look like "not set" */
-#define FD_SCAN      1024   /* descriptors compared before and after */
-#define NOTICE_MAX   1025   /* dialect_text.c: "! " + at most 1023 bytes */
+#define FD_SCAN      256     /* descriptors compared before and after */
+#define NOTICE_MAX   1025    /* dialect_text.c: "! " + at most 1023 bytes */
 /* Around the cleaned text of a message: "-> *" NICK "* " is the longest. */
 #define MESSAGE_FRAME (4 + NICK_MAX + 2)
-#define READ_CHUNK   65536
+#define READ_CHUNK    65536
+/* With no client activity and the clock stopped, the loop must be quiet
+ * after this many passes: nothing ready, or a real loop_run would spin. */
+#define QUIET_PASSES 8
 
 typedef struct {
     int fd;       /* our end, -1 when the slot is free */
@@ -78,7 +88,8 @@ typedef struct {
     int eof;      /* the server closed its end */
     int http;     /* got the HTTP answer: its lines end in CR LF */
     unsigned long lines;
-    char *rx; /* the line being received (line_max + 1 bytes) */
+    char nick[NICK_MAX + 1]; /* as the server last told this client */
+    char *rx;                /* the line being received (line_max + 1 bytes) */
     size_t rxlen;
 } client;
 
@@ -92,11 +103,13 @@ typedef struct {
     server *s;
     client c[SLOTS];
     size_t line_max; /* the longest line the server may send, LF excluded */
+    size_t max_line; /* the server's option */
     int tiny_buffers;
     int stopping;
     int connects;
     int passes;
     int verbose;
+    int epfd; /* the loop's epoll descriptor, to look at what is ready */
 } state;
 
 static uint64_t vclock;
@@ -136,6 +149,65 @@ static void show(const void *p, size_t n)
     fprintf(stderr, "\"%s\n", n > 100 ? "..." : "");
 }
 
+/* Follows the client's nick through the greeting and "* OLD is now known as
+ * NEW" notices, and checks protocol.md's "the sender does not get its own
+ * line back". Only the server can start a line with "* NICK " to NICK
+ * itself: a /me is never delivered to its sender. */
+static void track_nick(client *c, const char *line, size_t len)
+{
+    static const char welcome[] = "* welcome to hichat, ", known[] = " is now known as ";
+    size_t nl = strlen(c->nick);
+
+    if (c->lines == 1 && starts(line, len, welcome)) {
+        const char *p = line + sizeof welcome - 1;
+        const char *e = memchr(p, ' ', len - (size_t)(p - line));
+        FUZZ_CHECK(e && e - p <= NICK_MAX);
+        memcpy(c->nick, p, (size_t)(e - p));
+        c->nick[e - p] = '\0';
+        return;
+    }
+    if (nl == 0)
+        return;
+    FUZZ_CHECKF(!(len > nl + 2 && line[0] == '<' && memcmp(line + 1, c->nick, nl) == 0 &&
+                  line[nl + 1] == '>' && line[nl + 2] == ' '),
+                "%s got its own message back: \"%.*s\"", c->nick, (int)len, line);
+    size_t kl = sizeof known - 1;
+    if (len > 2 + nl + kl && starts(line, len, "* ") && memcmp(line + 2, c->nick, nl) == 0 &&
+        memcmp(line + 2 + nl, known, kl) == 0) {
+        size_t n = len - (2 + nl + kl);
+        FUZZ_CHECK(n <= NICK_MAX);
+        memcpy(c->nick, line + 2 + nl + kl, n);
+        c->nick[n] = '\0';
+    }
+}
+
+/* A room message "<nick> text": the nick is a valid one, and the text came
+ * from a line of at most max_line bytes. Cleaning only grows text, so a
+ * lower bound on what it came from is: one byte for each U+FFFD (an invalid
+ * byte at least) and for each caret pair ("^[" is one control), the length
+ * of anything else. */
+static void check_message(state *st, const char *line, size_t len)
+{
+    const char *gt = memchr(line, '>', len);
+    FUZZ_CHECKF(gt && gt + 1 < line + len && gt[1] == ' ', "not \"<nick> text\": \"%.*s\"",
+                (int)len, line);
+    size_t nl = (size_t)(gt - line) - 1;
+    FUZZ_CHECKF(ref_nick_ok((const unsigned char *)line + 1, nl), "invalid nick in \"%.*s\"",
+                (int)len, line);
+    const unsigned char *u = (const unsigned char *)gt + 2;
+    size_t n = len - nl - 3, raw = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = 0;
+        int k = ref_utf8_decode(u + i, n - i, &cp); /* valid: checked before */
+        if (cp == '^' && i + 1 < n && ((u[i + 1] >= '@' && u[i + 1] <= '_') || u[i + 1] == '?'))
+            k = 2;
+        raw += cp == 0xFFFD || (k == 2 && cp == '^') ? 1 : (size_t)k;
+        i += (size_t)k;
+    }
+    FUZZ_CHECKF(raw <= st->max_line, "a message from a line of at least %zu bytes (max %zu)", raw,
+                st->max_line);
+}
+
 static void check_line(state *st, client *c, const char *line, size_t len)
 {
     if (st->verbose) {
@@ -163,6 +235,9 @@ static void check_line(state *st, client *c, const char *line, size_t len)
                     (int)len, line);
         i += (size_t)k;
     }
+    if (len > 0 && line[0] == '<')
+        check_message(st, line, len);
+    track_nick(c, line, len);
 }
 
 static void received(state *st, client *c, const char *p, size_t n)
@@ -170,8 +245,8 @@ static void received(state *st, client *c, const char *p, size_t n)
     while (n > 0) {
         const char *lf = memchr(p, '\n', n);
         size_t take = lf ? (size_t)(lf - p) : n;
-        FUZZ_CHECKF(c->rxlen + take <= st->line_max + 1,
-                    "a line longer than %zu bytes is arriving", st->line_max);
+        FUZZ_CHECKF(c->rxlen + take <= st->line_max + 1, "a line longer than %zu bytes is arriving",
+                    st->line_max);
         memcpy(c->rx + c->rxlen, p, take);
         c->rxlen += take;
         if (!lf)
@@ -278,8 +353,8 @@ static void client_connect(state *st, int a)
     if (!c->rx)
         abort();
     if (st->verbose)
-        fprintf(stderr, "fuzz: client %d connects (fd %d, server fd %d, family %d)\n", slot,
-                sv[0], sv[1], peer.sa.sa_family);
+        fprintf(stderr, "fuzz: client %d connects (fd %d, server fd %d, family %d)\n", slot, sv[0],
+                sv[1], peer.sa.sa_family);
     server_adopt(st->s, sv[1], &peer.sa, plen); /* sv[1] is the server's now */
 }
 
@@ -310,7 +385,10 @@ static void client_close(state *st, int slot)
     c->fd = -1;
 }
 
-#define S(x) {x, sizeof(x) - 1}
+#define S(x)                                                                                       \
+    {                                                                                              \
+        x, sizeof(x) - 1                                                                           \
+    }
 static const struct {
     const char *p;
     size_t n;
@@ -370,7 +448,7 @@ static const struct {
 };
 #undef S
 
-static const uint64_t steps_ms[16] = {1,    5,    50,   100,  250,   299,   300,   301,
+static const uint64_t steps_ms[16] = {1,    5,    50,   100,  250,  299,   300,   301,
                                       1000, 1999, 2000, 2001, 5000, 10001, 30001, 61000};
 
 /* ---- descriptors ---- */
@@ -379,6 +457,34 @@ static void fd_snapshot(unsigned char *open_fds)
 {
     for (int fd = 0; fd < FD_SCAN; fd++)
         open_fds[fd] = fcntl(fd, F_GETFD) >= 0;
+}
+
+/* ---- quiet ---- */
+
+/* Descriptors come lowest first: the next one loop_new() opens is this. */
+static int next_fd(void)
+{
+    int fd = dup(0);
+    if (fd >= 0)
+        close(fd);
+    return fd;
+}
+
+/* Nothing to do but wait: after a few passes with no peer doing anything
+ * and the clock stopped, no watched fd may still be ready. One that stays
+ * ready makes epoll_wait return at once for ever: a busy loop. */
+static void check_quiet(state *st)
+{
+    struct epoll_event ev[SLOTS + 8];
+    if (st->epfd < 0 || st->stopping || getenv("HICHAT_FUZZ_SKIP_QUIET"))
+        return;
+    for (int i = 0; i < QUIET_PASSES; i++)
+        pass(st);
+    int n = epoll_wait(st->epfd, ev, (int)(sizeof ev / sizeof ev[0]), 0);
+    FUZZ_CHECKF(n == 0,
+                "fd %d (events 0x%x) is still ready after %d passes with nothing happening: "
+                "the loop would spin",
+                n > 0 ? ev[0].data.fd : -1, n > 0 ? ev[0].events : 0u, QUIET_PASSES);
 }
 
 /* ---- the input ---- */
@@ -393,9 +499,7 @@ static void run_script(state *st, script *sc)
         if (op < 0)
             return;
         switch (op) {
-        case 'c':
-            client_connect(st, get0(sc));
-            break;
+        case 'c': client_connect(st, get0(sc)); break;
         case 'w': {
             int slot = get0(sc) % SLOTS;
             size_t n = (size_t)get0(sc);
@@ -433,18 +537,14 @@ static void run_script(state *st, script *sc)
             client_write(st, slot, canned[k].p, canned[k].n);
             break;
         }
-        case 'r':
-            drain(st, &st->c[get0(sc) % SLOTS]);
-            break;
+        case 'r': drain(st, &st->c[get0(sc) % SLOTS]); break;
         case 'a': {
             client *c = &st->c[get0(sc) % SLOTS];
             if (c->fd >= 0)
                 c->autoread = !c->autoread;
             break;
         }
-        case 'x':
-            client_close(st, get0(sc) % SLOTS);
-            break;
+        case 'x': client_close(st, get0(sc) % SLOTS); break;
         case 'h': {
             client *c = &st->c[get0(sc) % SLOTS];
             if (c->fd >= 0)
@@ -467,9 +567,7 @@ static void run_script(state *st, script *sc)
                 server_shutdown(st->s);
             }
             break;
-        default:
-            pass(st);
-            break;
+        default: pass(st); break;
         }
     }
 }
@@ -497,6 +595,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     server_defaults(&o);
     int h0 = get0(&sc), h1 = get0(&sc), h2 = get0(&sc), h3 = get0(&sc);
     o.max_line = 64 + 2 * (size_t)(h0 % 225);
+    st.max_line = o.max_line;
     o.max_queue = 4096 + 512 * (size_t)(h1 & 0x7F);
     st.tiny_buffers = h1 >> 7;
     o.msg_rate = h2 & 7;
@@ -512,8 +611,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st.line_max = NOTICE_MAX;
 
     vclock = CLOCK_START;
+    st.epfd = next_fd();
     st.l = loop_new();
     FUZZ_CHECK(st.l != NULL);
+    if (st.epfd >= 0) { /* make sure it is the epoll fd */
+        char path[64], link[64] = "";
+        snprintf(path, sizeof path, "/proc/self/fd/%d", st.epfd);
+        ssize_t k = readlink(path, link, sizeof link - 1);
+        if (k < 0 || strstr(link, "eventpoll") == NULL)
+            st.epfd = -1;
+    }
     loop_set_clock(st.l, virtual_clock, NULL);
     int out = st.verbose ? STDERR_FILENO : devnull;
     st.s = server_new(st.l, &o, out, out);
@@ -522,10 +629,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr,
                 "fuzz: max_line %zu max_queue %zu tiny %d rate %ld burst %ld flood %ld "
                 "line_timeout %ld per_ip %ld max_clients %ld\n",
-                o.max_line, o.max_queue, st.tiny_buffers, o.msg_rate, o.msg_burst,
-                o.flood_timeout, o.line_timeout, o.max_per_ip, o.max_clients);
+                o.max_line, o.max_queue, st.tiny_buffers, o.msg_rate, o.msg_burst, o.flood_timeout,
+                o.line_timeout, o.max_per_ip, o.max_clients);
 
     run_script(&st, &sc);
+    check_quiet(&st);
 
     if (!st.stopping)
         server_shutdown(st.s);

@@ -60,37 +60,6 @@ static size_t ref_clean(const unsigned char *s, size_t len, char *out)
     return o;
 }
 
-/* protocol.md "Nicks": 1-32 bytes of UTF-8; ASCII letters, digits and
- * - _ . [ ] { } | ^; from U+00A1 up anything but U+200B-U+200F,
- * U+2028-U+202E, U+2060-U+206F, U+FEFF, U+00AD and U+3000. */
-static int ref_nick_ok(const unsigned char *s, size_t len)
-{
-    static const char ascii_punct[] = "-_.[]{}|^";
-    if (len < 1 || len > 32)
-        return 0;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        int n = ref_utf8_decode(s + i, len - i, &cp);
-        if (n < 0)
-            return 0;
-        i += (size_t)n;
-        if (cp < 0x80) {
-            int ok = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
-                     (cp >= '0' && cp <= '9');
-            for (const char *p = ascii_punct; *p && !ok; p++)
-                ok = cp == (unsigned char)*p;
-            if (!ok)
-                return 0;
-            continue;
-        }
-        if (cp < 0xA1 || cp == 0xAD || cp == 0x3000 || cp == 0xFEFF ||
-            (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
-            (cp >= 0x2060 && cp <= 0x206F))
-            return 0;
-    }
-    return 1;
-}
-
 static void check_decode(const unsigned char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -102,8 +71,8 @@ static void check_decode(const unsigned char *s, size_t len)
             uint32_t a = 0xFFFFFFFF, b = 0xFFFFFFFF;
             int ra = utf8_decode(s + i, n, &a);
             int rb = ref_utf8_decode(s + i, n, &b);
-            FUZZ_CHECKF(ra == rb, "utf8_decode at %zu (len %zu) gives %d, the reference %d", i,
-                        n, ra, rb);
+            FUZZ_CHECKF(ra == rb, "utf8_decode at %zu (len %zu) gives %d, the reference %d", i, n,
+                        ra, rb);
             if (ra > 0)
                 FUZZ_CHECKF(a == b, "utf8_decode at %zu gives U+%04X, the reference U+%04X", i,
                             (unsigned)a, (unsigned)b);
@@ -149,8 +118,8 @@ static void check_clean(const unsigned char *s, size_t len)
     if (!again)
         abort();
     size_t n2 = text_clean(out, n, again);
-    FUZZ_CHECKF(n2 == n && memcmp(out, again, n) == 0, "cleaning twice changes %zu bytes to %zu",
-                n, n2);
+    FUZZ_CHECKF(n2 == n && memcmp(out, again, n) == 0, "cleaning twice changes %zu bytes to %zu", n,
+                n2);
     free(out);
     free(ref);
     free(again);

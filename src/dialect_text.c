@@ -50,6 +50,9 @@ chunk *dialect_private_echo(const char *to, const char *text, size_t len)
 }
 
 static chunk *vline(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static chunk *vline(const char *prefix, const char *fmt, va_list ap)
 {
     char line[1024];
     int n = vsnprintf(line, sizeof line, fmt, ap);

@@ -250,8 +250,23 @@ static int is_open(const conn *c)
 /* ---- output ---- */
 
 static void conn_close(conn *c, enum reason why, int graceful);
+static void conn_io(loop *l, int fd, void *data, int mask);
 static void udp_quit(server *s, member *m, const char *why, size_t len);
 static void udp_announce(member *m);
+
+/* Watches c's socket for mask, or not at all when mask is 0: a socket that
+ * is not watched cannot report a hang-up over and over while we are not
+ * reading it (held back by flood control, or closing). */
+static void conn_interest(conn *c, int mask)
+{
+    loop *l = c->s->l;
+    if (mask == 0)
+        loop_unwatch(l, c->fd);
+    else if (loop_mask(l, c->fd) < 0)
+        loop_watch(l, c->fd, mask, conn_io, c);
+    else
+        loop_set_mask(l, c->fd, mask);
+}
 
 static void mark_pending(conn *c)
 {
@@ -343,7 +358,7 @@ static void conn_flush(conn *c)
     }
     int rmask = (c->flags & (C_CLOSING | C_THROTTLED)) ? 0 : LOOP_READ;
     if (c->out.count > 0) {
-        loop_set_mask(s->l, c->fd, rmask | LOOP_WRITE);
+        conn_interest(c, rmask | LOOP_WRITE);
         return;
     }
     if (c->flags & C_CLOSING) {
@@ -358,10 +373,10 @@ static void conn_flush(conn *c)
             return;
         }
         c->flags |= C_LINGER;
-        loop_set_mask(s->l, c->fd, LOOP_READ);
+        conn_interest(c, LOOP_READ);
         return;
     }
-    loop_set_mask(s->l, c->fd, rmask);
+    conn_interest(c, rmask);
 }
 
 /* ---- closing ---- */
@@ -405,7 +420,7 @@ static void conn_close(conn *c, enum reason why, int graceful)
         c->in = NULL;
         c->inlen = 0;
         loop_timer_arm(s->l, &c->timer, CLOSE_LINGER_MS);
-        loop_set_mask(s->l, c->fd, 0);
+        conn_interest(c, 0);
         mark_pending(c);
         return;
     }
@@ -882,7 +897,7 @@ static void throttle(conn *c)
         return;
     }
     c->flags |= C_THROTTLED;
-    loop_set_mask(s->l, c->fd, c->out.count ? LOOP_WRITE : 0);
+    conn_interest(c, c->out.count ? LOOP_WRITE : 0);
 }
 
 /* Takes the lines in data[0..len) (held or carried input first), then keeps
@@ -968,7 +983,7 @@ static void conn_timer(loop *l, loop_timer *t)
         c->flags &= ~(unsigned)C_THROTTLED;
         c->in = NULL;
         c->inlen = 0;
-        loop_set_mask(l, c->fd, LOOP_READ | (c->out.count ? LOOP_WRITE : 0));
+        conn_interest(c, LOOP_READ | (c->out.count ? LOOP_WRITE : 0));
         conn_input(c, held, n);
         free(held);
         return;

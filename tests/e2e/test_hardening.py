@@ -424,3 +424,23 @@ def test_keepalive_removes_an_idle_dead_peer():
 def test_user_timeout_removes_a_half_open_peer_with_unacked_data():
     took = _dead_peer(["--keepalive", "0", "--user-timeout", "2"], send_after_cut=True)
     check(took < 8, "unacknowledged data for 2 s drops the peer, took %.1f s" % took)
+
+
+def test_a_held_back_flooder_that_resets_does_not_make_the_server_spin():
+    # Found by fuzz_server (fuzz/regressions/server/throttled-hangup-busy-loop):
+    # a client held back by flood control hangs up with input unread.
+    srv = Server("--msg-rate", "1", "--msg-burst", "1", "--flood-timeout", "30")
+    watcher = srv.client()
+    watcher.greeting()
+    flooder = srv.client()
+    flooder.greeting()
+    flooder.send(b"x\n" * 200000)  # 400 KB: held back, mostly unread
+    flooder.expect(re.compile(r"^! slow down"))
+    flooder.reset()
+    time.sleep(0.3)
+    cpu0 = proc_cpu_seconds(srv.proc.pid)
+    time.sleep(1.0)
+    used = proc_cpu_seconds(srv.proc.pid) - cpu0
+    check(used < 0.2, "server used %.2f s of CPU in 1 s after the flooder reset" % used)
+    watcher.sendline("still responsive")
+    check(srv.alive(), "alive")
