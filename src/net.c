@@ -239,20 +239,28 @@ static int unix_addr(const char *path, struct sockaddr_un *un, socklen_t *len, c
     return 0;
 }
 
+/* The address, its "unix:PATH" name and a non-blocking stream socket for
+ * path: what listening and connecting both start with. */
+static int unix_socket(const char *path, struct sockaddr_un *un, socklen_t *len,
+                       char target[sizeof un->sun_path + 8], char *err, size_t errsz)
+{
+    if (unix_addr(path, un, len, err, errsz) < 0)
+        return -1;
+    snprintf(target, sizeof un->sun_path + 8, "unix:%s", path);
+    int fd = trace_socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        addr_err(err, errsz, "socket for", errno, target);
+    return fd;
+}
+
 int net_listen_unix(const char *path, int backlog, char *err, size_t errsz)
 {
     struct sockaddr_un un;
     socklen_t len;
     char target[sizeof un.sun_path + 8];
-
-    if (unix_addr(path, &un, &len, err, errsz) < 0)
+    int fd = unix_socket(path, &un, &len, target, err, errsz);
+    if (fd < 0)
         return -1;
-    snprintf(target, sizeof target, "unix:%s", path);
-    int fd = trace_socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        addr_err(err, errsz, "socket for", errno, target);
-        return -1;
-    }
     int rc = trace_bind(fd, (struct sockaddr *)&un, len);
     if (rc < 0 && errno == EADDRINUSE) {
         /* Something is there. A live server answers; a stale socket file
@@ -301,15 +309,9 @@ int net_connect_unix(const char *path, char *err, size_t errsz)
     struct sockaddr_un un;
     socklen_t len;
     char target[sizeof un.sun_path + 8];
-
-    if (unix_addr(path, &un, &len, err, errsz) < 0)
+    int fd = unix_socket(path, &un, &len, target, err, errsz);
+    if (fd < 0)
         return -1;
-    snprintf(target, sizeof target, "unix:%s", path);
-    int fd = trace_socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        addr_err(err, errsz, "socket for", errno, target);
-        return -1;
-    }
     /* A Unix-domain connect completes or fails at once (EAGAIN only when
      * the listener's backlog is full). */
     if (trace_connect(fd, (struct sockaddr *)&un, len) < 0) {

@@ -232,14 +232,21 @@ int trace_socket(int domain, int type, int protocol)
     return (int)r_;
 }
 
-int trace_bind(int fd, const struct sockaddr *sa, socklen_t len)
+/* bind and connect: the same arguments, the same line. */
+static int addr_call(const char *name, int (*fn)(int, const struct sockaddr *, socklen_t), int fd,
+                     const struct sockaddr *sa, socklen_t len)
 {
-    BEGIN(bind(fd, sa, len))
-    put(l, "bind(%d, ", fd);
+    BEGIN(fn(fd, sa, len))
+    put(l, "%s(%d, ", name, fd);
     put_sockaddr(l, sa, len);
     put(l, ", %u)", len);
     END()
     return (int)r_;
+}
+
+int trace_bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    return addr_call("bind", bind, fd, sa, len);
 }
 
 int trace_listen(int fd, int backlog)
@@ -275,12 +282,7 @@ int trace_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 
 int trace_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-    BEGIN(connect(fd, sa, len))
-    put(l, "connect(%d, ", fd);
-    put_sockaddr(l, sa, len);
-    put(l, ", %u)", len);
-    END()
-    return (int)r_;
+    return addr_call("connect", connect, fd, sa, len);
 }
 
 static void put_level_name(line *l, int level, int name)
