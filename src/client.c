@@ -99,6 +99,16 @@ static const char *eol_clear(const client *c)
     return c->term ? "\r\x1b[K" : "";
 }
 
+/* A network call failed for good: say what, naming errno with a hint, and
+ * end with status 1. */
+static void net_failed(client *c, const char *what)
+{
+    char d[200];
+    errno_describe(d, sizeof d, errno, c->target);
+    fprintf(stderr, "%shichat: %s %s: %s\n", eol_clear(c), what, c->target, d);
+    finish(c, 1);
+}
+
 static int reading_paused(const client *c)
 {
     return out_pending(c->o) >= STDOUT_HIGH;
@@ -201,10 +211,7 @@ static void udp_readable(client *c)
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;
-        char d[200];
-        errno_describe(d, sizeof d, errno, c->target);
-        fprintf(stderr, "%shichat: %s: %s\n", eol_clear(c), c->target, d);
-        finish(c, 1);
+        net_failed(c, "receiving from");
         return;
     }
     c->bytes_in += (unsigned long long)n;
@@ -228,9 +235,7 @@ static void sock_readable(client *c)
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;
-        fprintf(stderr, "%shichat: connection to %s lost: %s (%s)\n", eol_clear(c), c->target,
-                errno_name(errno), strerror(errno));
-        finish(c, 1);
+        net_failed(c, "connection lost to");
         return;
     }
     if (n == 0) {
@@ -256,10 +261,7 @@ static void udp_writable(client *c)
         if (trace_write(c->fd, buf_data(&c->send), n) < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 return;
-            char d[200];
-            errno_describe(d, sizeof d, errno, c->target);
-            fprintf(stderr, "%shichat: sending to %s: %s\n", eol_clear(c), c->target, d);
-            finish(c, 1);
+            net_failed(c, "sending to");
             return;
         }
         buf_consume(&c->send, n);
@@ -279,9 +281,7 @@ static void sock_writable(client *c)
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
-            fprintf(stderr, "%shichat: sending to %s failed: %s (%s)\n", eol_clear(c),
-                    c->target, errno_name(errno), strerror(errno));
-            finish(c, 1);
+            net_failed(c, "sending to");
             return;
         }
         buf_consume(&c->send, (size_t)n);
@@ -546,8 +546,9 @@ int client_run(const client_opts *opt)
             fprintf(stderr, "hichat: %s\n", err);
             return 2;
         }
-        snprintf(c->target, sizeof c->target, strchr(host, ':') ? "%s[%s]:%s" : "%s%s:%s",
-                 opt->udp ? "udp:" : "", host, port);
+        char hp[NET_ADDRSTRLEN];
+        net_target(host, port, hp, sizeof hp);
+        snprintf(c->target, sizeof c->target, "%s%s", opt->udp ? "udp:" : "", hp);
         c->udp = opt->udp;
         c->fd = opt->udp ? net_connect_udp(host, port, err, sizeof err)
                          : net_connect_tcp(host, port, CONNECT_TIMEOUT_MS, err, sizeof err);

@@ -47,7 +47,7 @@ int hello_run(const hello_opts *opt)
             fprintf(stderr, "hichat: %s\n", err);
             return 2;
         }
-        snprintf(target, sizeof target, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+        net_target(host, port, target, sizeof target);
         fd = net_connect_tcp(host, port, opt->timeout_ms, err, sizeof err);
     }
     if (fd < 0) {

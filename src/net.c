@@ -74,12 +74,22 @@ static void addr_err(char *err, size_t errsz, const char *call, int e, const cha
     snprintf(err, errsz, "%s %s: %s", call, target, d);
 }
 
-static void target_str(const char *host, const char *port, char *out, size_t sz)
+void net_target(const char *host, const char *port, char *out, size_t sz)
 {
     if (strchr(host, ':'))
         snprintf(out, sz, "[%s]:%s", host, port);
     else
         snprintf(out, sz, "%s:%s", host, port);
+}
+
+/* A failed step on fd: the error into err, fd closed, errno kept; -1. */
+static int fail_close(int fd, const char *call, const char *target, char *err, size_t errsz)
+{
+    int e = errno;
+    addr_err(err, errsz, call, e, target);
+    trace_close(fd);
+    errno = e;
+    return -1;
 }
 
 static int resolve(const char *host, const char *port, int socktype, int passive,
@@ -109,7 +119,7 @@ static int bind_first(const char *host, const char *port, int socktype, int back
     char target[NET_ADDRSTRLEN + 16];
     int fd = -1, saved = 0;
 
-    target_str(host, port, target, sizeof target);
+    net_target(host, port, target, sizeof target);
     if (resolve(host, port, socktype, 1, &res, err, errsz) < 0)
         return -1;
     for (ai = res; ai; ai = ai->ai_next) {
@@ -186,7 +196,7 @@ static int connect_first(const char *host, const char *port, int socktype, int t
     char target[NET_ADDRSTRLEN + 16];
     int fd = -1, saved = 0;
 
-    target_str(host, port, target, sizeof target);
+    net_target(host, port, target, sizeof target);
     if (resolve(host, port, socktype, 0, &res, err, errsz) < 0)
         return -1;
     for (ai = res; ai; ai = ai->ai_next) {
@@ -287,20 +297,10 @@ int net_listen_unix(const char *path, int backlog, char *err, size_t errsz)
         unlink(path);
         rc = trace_bind(fd, (struct sockaddr *)&un, len);
     }
-    if (rc < 0) {
-        int e = errno;
-        addr_err(err, errsz, "bind", e, target);
-        trace_close(fd);
-        errno = e;
-        return -1;
-    }
-    if (trace_listen(fd, backlog) < 0) {
-        int e = errno;
-        addr_err(err, errsz, "listen", e, target);
-        trace_close(fd);
-        errno = e;
-        return -1;
-    }
+    if (rc < 0)
+        return fail_close(fd, "bind", target, err, errsz);
+    if (trace_listen(fd, backlog) < 0)
+        return fail_close(fd, "listen", target, err, errsz);
     return fd;
 }
 
@@ -314,13 +314,8 @@ int net_connect_unix(const char *path, char *err, size_t errsz)
         return -1;
     /* A Unix-domain connect completes or fails at once (EAGAIN only when
      * the listener's backlog is full). */
-    if (trace_connect(fd, (struct sockaddr *)&un, len) < 0) {
-        int e = errno;
-        addr_err(err, errsz, "cannot connect to", e, target);
-        trace_close(fd);
-        errno = e;
-        return -1;
-    }
+    if (trace_connect(fd, (struct sockaddr *)&un, len) < 0)
+        return fail_close(fd, "cannot connect to", target, err, errsz);
     return fd;
 }
 

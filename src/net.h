@@ -50,6 +50,10 @@ int net_connect_unix(const char *path, char *err, size_t errsz);
  * as text into addr (NET_ADDRSTRLEN). Returns the fd or -1 with errno. */
 int net_accept(int lfd, struct sockaddr_storage *ss, char *addr);
 
+/* "host:port", or "[host]:port" for an IPv6 address: how hichat names what
+ * it binds or connects to in messages. */
+void net_target(const char *host, const char *port, char *out, size_t sz);
+
 /* "1.2.3.4:5", "[::1]:5", or "unix:PATH". */
 void net_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz);
 /* What `ss -tie` and `lsof -i` would say of a connected socket, as one line

@@ -25,10 +25,6 @@ void trace_to(int fd)
     tfd = fd;
 }
 
-int trace_enabled(void)
-{
-    return tfd >= 0;
-}
 
 /* ---- a line being built ---- */
 
@@ -148,6 +144,22 @@ struct flagname {
     const char *name;
 };
 
+/* An address a call filled in, and its in/out length: the address and
+ * "[128 => 16]" when it succeeded, the pointer and "[128]" when it failed. */
+static void put_addr_result(line *l, long r, const struct sockaddr *sa, socklen_t before,
+                            const socklen_t *len)
+{
+    if (r >= 0)
+        put_sockaddr(l, sa, *len);
+    else
+        put(l, "%p", (const void *)sa);
+    put(l, ", ");
+    if (r >= 0)
+        put_len(l, before, len);
+    else
+        put(l, "[%u]", before);
+}
+
 static void put_flags(line *l, unsigned v, const struct flagname *names, size_t n)
 {
     int first = 1;
@@ -262,15 +274,7 @@ int trace_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
     socklen_t before = len ? *len : 0;
     BEGIN(accept4(fd, sa, len, flags))
     put(l, "accept4(%d, ", fd);
-    if (r_ >= 0)
-        put_sockaddr(l, sa, *len);
-    else
-        put(l, "%p", (void *)sa);
-    put(l, ", ");
-    if (r_ >= 0)
-        put_len(l, before, len);
-    else
-        put(l, "[%u]", before);
+    put_addr_result(l, r_, sa, before, len);
     put(l, ", ");
     static const struct flagname f[] = {{SOCK_CLOEXEC, "SOCK_CLOEXEC"},
                                         {SOCK_NONBLOCK, "SOCK_NONBLOCK"}};
@@ -384,15 +388,7 @@ static int name_call(const char *call, int (*fn)(int, struct sockaddr *, socklen
     socklen_t before = *len;
     BEGIN(fn(fd, sa, len))
     put(l, "%s(%d, ", call, fd);
-    if (r_ >= 0)
-        put_sockaddr(l, sa, *len);
-    else
-        put(l, "%p", (void *)sa);
-    put(l, ", ");
-    if (r_ >= 0)
-        put_len(l, before, len);
-    else
-        put(l, "[%u]", before);
+    put_addr_result(l, r_, sa, before, len);
     put(l, ")");
     END()
     return (int)r_;

@@ -20,7 +20,6 @@
 
 /* Starts tracing to fd (kept open by the caller); -1 stops. */
 void trace_to(int fd);
-int trace_enabled(void);
 
 int trace_socket(int domain, int type, int protocol);
 int trace_bind(int fd, const struct sockaddr *sa, socklen_t len);
