@@ -444,3 +444,12 @@ def test_a_held_back_flooder_that_resets_does_not_make_the_server_spin():
     check(used < 0.2, "server used %.2f s of CPU in 1 s after the flooder reset" % used)
     watcher.sendline("still responsive")
     check(srv.alive(), "alive")
+
+
+def test_max_clients_above_the_descriptor_limit_is_lowered_with_a_warning():
+    srv = Server("--max-clients", "1000000")
+    check(re.search(r"--max-clients 1000000 is above what the descriptor limit allows; "
+                    r"using \d+ \(raise ulimit -n for more\)", srv.stderr()),
+          "the clamp is said: %r" % srv.stderr()[:300])
+    c = srv.client()
+    c.greeting()
