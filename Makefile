@@ -33,7 +33,7 @@ UNIT_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/unit/%.o,$(UNIT_SRC))
 BIN      := $(BUILD)/hichat
 UNIT     := $(BUILD)/unit-tests
 
-.PHONY: all run test unit e2e setup install uninstall clean format
+.PHONY: all run test unit e2e setup install uninstall clean format bench
 
 all: $(BIN)
 
@@ -49,10 +49,21 @@ $(BIN): $(OBJ)
 $(UNIT): $(UNIT_OBJ) $(LIBOBJ)
 	$(CC) $(LDFLAGS) $^ -o $@
 
-$(BUILD)/obj $(BUILD)/unit:
+# The load generator (bench/bench.c; see docs/performance.md).
+BENCH := $(BUILD)/hichat-bench
+
+bench: $(BENCH)
+
+$(BUILD)/bench/%.o: bench/%.c | $(BUILD)/bench
+	$(CC) $(CFLAGS) -Isrc -MMD -MP -c $< -o $@
+
+$(BENCH): $(BUILD)/bench/bench.o $(BUILD)/obj/util.o
+	$(CC) $(LDFLAGS) $^ -lm -o $@
+
+$(BUILD)/obj $(BUILD)/unit $(BUILD)/bench:
 	mkdir -p $@
 
--include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/bench/bench.d
 
 # Installs what building and testing need (apt-get as root; otherwise prints
 # the command to run). Quick when everything is there.

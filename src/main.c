@@ -54,6 +54,9 @@ static const char usage_serve[] =
     "                         as many bytes as it sent until it sends back its\n"
     "                         token (/join TOKEN): no amplification\n"
     "      --udp-timeout S    forget a UDP peer silent this long (default 120)\n"
+    "      --announce-max N   tell the room of joins and leaves only while it has\n"
+    "                         at most N members (default 1000; 0: always); in a\n"
+    "                         crowd they would drown the talk, and /who still tells\n"
     "\n"
     "Limits (a client crossing one is told why, and nobody else notices):\n"
     "      --max-clients N    most connections at once (default: the descriptor\n"
@@ -170,6 +173,7 @@ static int cmd_serve(int argc, char **argv)
         {"no-tcp", no_argument, NULL, 'N'},
         {"udp", no_argument, NULL, 'D'},
         {"udp-timeout", required_argument, NULL, 'O'},
+        {"announce-max", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     server_opts o;
@@ -233,6 +237,11 @@ static int cmd_serve(int argc, char **argv)
             if (num_opt("--udp-timeout", optarg, 1, 86400, &v) < 0)
                 return EXIT_USAGE;
             o.udp_timeout = (long)v;
+            break;
+        case 'A':
+            if (num_opt("--announce-max", optarg, 0, 1000000, &v) < 0)
+                return EXIT_USAGE;
+            o.announce_max = (long)v;
             break;
         case 'F':
             if (num_opt("--flood-timeout", optarg, 1, 86400, &v) < 0)

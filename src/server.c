@@ -66,6 +66,9 @@
  * first line: a probe (hichat hello), a port scan or a browser that leaves
  * at once never makes the room say "joined" and "left". */
 #define JOIN_QUIET_MS 150
+/* Free heap beyond this is handed back to the system a second after a burst. */
+#define TIDY_KEEP (1024 * 1024)
+#define TIDY_MS   1000
 /* A /quit reason is cut to this many bytes. */
 #define QUIT_REASON_MAX 160
 /* /stats lists at most this many connections. */
@@ -89,7 +92,8 @@ enum {
     C_LEAVING = 1u << 4,   /* on the list of leaves to announce */
     C_THROTTLED = 1u << 5, /* flood control holds its input back */
     C_SPOKE = 1u << 6,     /* has sent a first line (protocol sniffing done) */
-    C_ANNOUNCED = 1u << 7, /* the room has been told it joined */
+    C_ANNOUNCED = 1u << 7, /* its join is settled: told, or not in a crowd */
+    C_HEARD = 1u << 8,     /* the room was told it joined, so hears it leave */
 };
 
 /* Why a member left: the text the room sees and the key /stats counts by. */
@@ -161,7 +165,7 @@ typedef struct udp_peer {
     struct server *s;
     struct sockaddr_storage addr;
     socklen_t alen;
-    int verified, announced;
+    int verified, announced, heard; /* as C_ANNOUNCED, C_HEARD */
     uint64_t credit; /* bytes an unverified peer may still be sent */
     uint64_t tokens, refill_ms;
     uint64_t bytes_in, bytes_out, lines_in, msgs_out;
@@ -195,6 +199,8 @@ struct server {
     term *term;
     int stopping;
     loop_timer accept_timer, shutdown_timer;
+    loop_timer tidy_timer;        /* hands freed memory back after activity */
+    unsigned long long tidy_mark; /* activity count at the last tidy */
     unsigned long console_dropped;
     int ufd;                     /* the UDP socket, or -1 */
     struct udp_peer **ub;        /* UDP peers by address: a chained hash */
@@ -442,6 +448,8 @@ static const char *why_text(const conn *c)
     return c->why_text ? c->why_text : reasons[c->why].text;
 }
 
+static int room_announces(const server *s);
+
 static void announce_leaves(server *s)
 {
     while (s->leaving) {
@@ -453,9 +461,35 @@ static void announce_leaves(server *s)
         s->nopen--;
         s->st.left[c->why]++;
         logmsg(s, "disconnect %s %s (%s)", c->addr, c->m.nick, why_text(c));
-        if (!s->stopping && (c->flags & C_ANNOUNCED))
+        if (!s->stopping && (c->flags & C_HEARD) && room_announces(s))
             broadcast(s, dialect_notice("%s left (%s)", c->m.nick, why_text(c)), NULL);
     }
+}
+
+/* Activity since the last tidy: traffic, arrivals. */
+static unsigned long long activity(const server *s)
+{
+    return s->st.deliveries + s->st.accepted + s->st.lines_in;
+}
+
+/* A second after activity, memory that bursts left free is handed back, so
+ * the resident size follows the load down (a join storm of 10,000 members
+ * briefly queues hundreds of megabytes of notices). An idle server is not
+ * woken for this. */
+static void tidy(loop *l, loop_timer *t)
+{
+    server *s = CONTAINER_OF(t, server, tidy_timer);
+    (void)l;
+    s->tidy_mark = activity(s);
+    heap_tidy(TIDY_KEEP);
+}
+
+/* Whether the room is told of joins and leaves: not in a crowd, where N
+ * arrivals would cost N notices to each of N members that nobody reads
+ * (and a storm of them would hold the loop for seconds). /who still tells. */
+static int room_announces(const server *s)
+{
+    return s->opt.announce_max == 0 || room_count(s->room) <= (size_t)s->opt.announce_max;
 }
 
 static void before_sleep(loop *l, void *data)
@@ -479,6 +513,8 @@ static void before_sleep(loop *l, void *data)
         s->dead = c->next_dead;
         conn_free(c);
     }
+    if (activity(s) != s->tidy_mark && !loop_timer_armed(&s->tidy_timer))
+        loop_timer_arm(l, &s->tidy_timer, TIDY_MS);
     if (s->stopping && s->nconns == 0)
         loop_stop(l);
 }
@@ -870,6 +906,9 @@ static void announce_join(conn *c)
     if (c->flags & C_ANNOUNCED)
         return;
     c->flags |= C_ANNOUNCED;
+    if (!room_announces(c->s))
+        return;
+    c->flags |= C_HEARD;
     /* Only to those who were here before it: a later joiner already
      * counted it in its greeting. */
     chunk *ch = dialect_notice("%s joined", c->m.nick);
@@ -1306,6 +1345,9 @@ static void udp_announce(member *m)
     if (p->announced)
         return;
     p->announced = 1;
+    if (!room_announces(p->s))
+        return;
+    p->heard = 1;
     chunk *ch = dialect_notice("%s joined", m->nick);
     room_broadcast_older(p->s->room, ch, m);
     chunk_unref(ch);
@@ -1329,7 +1371,7 @@ static void udp_forget(udp_peer *p, enum reason why, const char *text)
     s->nopen--;
     s->st.left[why]++;
     logmsg(s, "disconnect %s %s (%s)", p->addr_text, p->m.nick, text);
-    if (!s->stopping && p->announced)
+    if (!s->stopping && p->heard && room_announces(s))
         broadcast(s, dialect_notice("%s left (%s)", p->m.nick, text), NULL);
     free(p);
 }
@@ -1609,6 +1651,7 @@ void server_defaults(server_opts *o)
     o->unix_path = NULL;
     o->udp = 0;
     o->udp_timeout = DEFAULT_UDP_TIMEOUT;
+    o->announce_max = DEFAULT_ANNOUNCE_MAX;
 }
 
 server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
@@ -1631,6 +1674,7 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
     s->clean = xmalloc(TEXT_CLEAN_MAX(s->opt.max_line + 2));
     loop_timer_init(&s->accept_timer, accept_resume);
     loop_timer_init(&s->shutdown_timer, shutdown_deadline);
+    loop_timer_init(&s->tidy_timer, tidy);
     loop_before_sleep(l, before_sleep, s);
     s->log_o = out_new(l, log_fd, CONSOLE_QUEUE);
     s->stdout_o = out_new(l, out_fd, CONSOLE_QUEUE);
@@ -1662,6 +1706,7 @@ void server_free(server *s)
     out_free(s->log_o);
     loop_timer_cancel(s->l, &s->accept_timer);
     loop_timer_cancel(s->l, &s->shutdown_timer);
+    loop_timer_cancel(s->l, &s->tidy_timer);
     loop_before_sleep(s->l, NULL, NULL);
     udp_forget_all(s);
     if (s->ufd >= 0) {

@@ -20,6 +20,7 @@
 #define DEFAULT_KEEPALIVE   60
 #define DEFAULT_USER_TIMEOUT 30
 #define DEFAULT_UDP_TIMEOUT 120
+#define DEFAULT_ANNOUNCE_MAX 1000
 /* Descriptors kept back from RLIMIT_NOFILE for the listener, the console,
  * epoll, signalfd, logging and the spare descriptor when --max-clients is
  * derived from it. */
@@ -33,6 +34,8 @@ typedef struct {
     const char *unix_path; /* also listen on this Unix socket, or NULL */
     int udp;              /* also a UDP room on bind:port */
     long udp_timeout;     /* s of silence after which a UDP peer is forgotten */
+    long announce_max;    /* joins and leaves are told while the room has at
+                             most this many members; 0: always */
     long max_clients;     /* 0: derive from RLIMIT_NOFILE */
     long max_per_ip;      /* connections from one address; 0: no limit */
     size_t max_line;      /* longest line accepted, bytes */

@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,22 @@ void *xmalloc(size_t n)
     if (!p)
         oom(n);
     return p;
+}
+
+size_t heap_tidy(size_t keep)
+{
+#ifdef __GLIBC__
+    /* glibc returns only the top of the heap by itself; memory freed below
+     * a live block stays in the process until malloc_trim hands its pages
+     * back with MADV_DONTNEED. */
+    struct mallinfo2 mi = mallinfo2();
+    if (mi.fordblks > keep)
+        malloc_trim(0);
+    return mi.fordblks;
+#else
+    (void)keep;
+    return 0;
+#endif
 }
 
 void *xcalloc(size_t n, size_t size)
