@@ -73,8 +73,8 @@ setup:
 run: setup $(BIN)
 	$(BIN) serve
 
-test: setup $(BIN) $(UNIT)
-	@HICHAT=$(BIN) UNIT=$(UNIT) HICHAT_SANITIZE=$(SANITIZE) tests/run
+test: setup $(BIN) $(UNIT) $(BENCH)
+	@HICHAT=$(BIN) UNIT=$(UNIT) BENCH=$(BENCH) HICHAT_SANITIZE=$(SANITIZE) tests/run
 
 unit: $(UNIT)
 	$(UNIT)

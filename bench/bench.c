@@ -148,6 +148,8 @@ static struct {
     int dropped;
     int probes_seen;
     uint64_t last_read_ns; /* when any bytes last arrived */
+    int words_from;        /* the connection whose last line is in words */
+    char words[160];       /* so a refusal can be quoted when it hangs up */
 } B = {
     .target = T_HICHAT,
     .host = "127.0.0.1",
@@ -407,14 +409,31 @@ static void scan(bconn *c, const char *p, size_t n, uint64_t now)
                 c->probed = 1;
                 B.probes_seen++;
             }
-        } else if ((int)step == B.step) {
+        } else if ((int)step == B.step && B.hist) {
             histo_add(B.hist, now > t ? now - t : 0);
             B.recv[step]++;
             B.last_delivery_ns = now;
         } else if (step <= MAX_STEPS) {
-            B.recv[step]++; /* late, from an earlier step: counted, not timed */
+            B.recv[step]++; /* late, after its step's report: counted, not timed */
         }
     }
+}
+
+/* Keeps the last line of p[0..n) (complete lines) as c's last words. */
+static void remember_words(bconn *c, const char *p, size_t n)
+{
+    size_t end = n - 1, start = end;
+    while (start > 0 && p[start - 1] != '\n')
+        start--;
+    if (end > start && p[end - 1] == '\r')
+        end--;
+    size_t len = end - start < sizeof B.words - 1 ? end - start : sizeof B.words - 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)p[start + i];
+        B.words[i] = ch >= ' ' && ch < 0x7f ? (char)ch : '?';
+    }
+    B.words[len] = '\0';
+    B.words_from = (int)(c - B.c) + 1;
 }
 
 static void conn_read(bconn *c)
@@ -425,7 +444,12 @@ static void conn_read(bconn *c)
             memcpy(B.rbuf, c->carry, have);
         ssize_t r = recv(c->fd, B.rbuf + have, READ_BUF - have, 0);
         if (r == 0) {
-            conn_lost(c, "closed by the server");
+            char why[200];
+            if (B.words_from == (int)(c - B.c) + 1)
+                snprintf(why, sizeof why, "closed by the server after \"%s\"", B.words);
+            else
+                snprintf(why, sizeof why, "closed by the server");
+            conn_lost(c, why);
             return;
         }
         if (r < 0) {
@@ -440,8 +464,10 @@ static void conn_read(bconn *c)
         size_t n = have + (size_t)r;
         char *nl = memrchr(B.rbuf, '\n', n);
         size_t whole = nl ? (size_t)(nl - B.rbuf) + 1 : 0;
-        if (whole)
+        if (whole) {
             scan(c, B.rbuf, whole, now_ns());
+            remember_words(c, B.rbuf, whole);
+        }
         size_t rest = n - whole;
         if (rest > CARRY_MAX) { /* not a line of ours: keep its tail for a stamp */
             memmove(B.rbuf + whole, B.rbuf + n - CARRY_MAX, CARRY_MAX);
@@ -600,7 +626,9 @@ static void setup(void)
         while (B.probes_seen < need && now_ns() < until)
             poll_once(until - now_ns());
         if (B.dropped)
-            die("%d connection(s) lost while joining", B.dropped);
+            die("%d connection(s) lost while joining; is the server's limit on clients "
+                "(hichat: --max-clients, --max-per-ip) too low?",
+                B.dropped);
     }
     /* Then the room settles: the server may announce the newcomers (hichat
      * does after a quiet moment, a notice to every member for each). */

@@ -287,3 +287,40 @@ def test_hichat_connect_prints_seed_server_hi_without_newline():
     rc = hc.wait(3)
     check(rc == 0, "hichat connect exited %s after the server closed; stderr %r" % (rc, hc.stderr()))
     check(hc.history.count("hi") == 1, "stdout of hichat connect: %r" % hc.history)
+
+
+def test_a_crowd_past_announce_max_hears_no_joins_or_leaves_but_who_tells():
+    # The room is the console plus members; --announce-max 3 means joins and
+    # leaves are told while at most 3 are in it.
+    srv = Server("--announce-max", "3")
+    a = srv.client()
+    a.greeting()
+    b = srv.client()
+    b.greeting()
+    a.expect("* %s joined" % b.nick)  # 3 members: still told
+    c = srv.client()
+    c.greeting()  # the fourth: a crowd now
+    a.assert_no_line(re.compile("joined"), 0.5)
+    b.assert_no_line(re.compile("joined"), 0.1)
+    a.sendline("/who")
+    m = a.expect_match(r"^\* 4 members: (.*)$")
+    check(c.nick in m.group(1), m.group(0))
+    # Talk still flows to everyone.
+    c.sendline("hello crowd")
+    a.expect("<%s> hello crowd" % c.nick)
+    b.expect("<%s> hello crowd" % c.nick)
+    # A leave is told when the room it leaves is small again: b's, heard
+    # joining, is (3 remain); c's join was never told, so neither is its leave.
+    b.sendline("/quit")
+    b.expect_eof(3)
+    a.expect("* %s left (quit)" % b.nick)
+    c.sendline("/quit")
+    c.expect_eof(3)
+    a.assert_no_line(re.compile("%s left" % re.escape(c.nick)), 0.5)
+    srv.wait_log(r"^disconnect .* %s \(quit\)$" % re.escape(c.nick))
+    # Back to two: a newcomer is announced again, and its leave too.
+    d = srv.client()
+    d.greeting()
+    a.expect("* %s joined" % d.nick)
+    d.sendline("/quit")
+    a.expect("* %s left (quit)" % d.nick)
