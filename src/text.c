@@ -62,6 +62,16 @@ size_t text_clean(const char *in, size_t len, char *out)
     size_t i = 0, o = 0;
 
     while (i < len) {
+        /* Most text is printable ASCII: copy a run of it at once. */
+        size_t j = i;
+        while (j < len && ((s[j] >= 0x20 && s[j] < 0x7F) || s[j] == '\t'))
+            j++;
+        if (j > i) {
+            memcpy(out + o, s + i, j - i);
+            o += j - i;
+            i = j;
+            continue;
+        }
         uint32_t cp;
         int n = utf8_decode(s + i, len - i, &cp);
         if (n < 0) {

@@ -71,15 +71,16 @@ def test_bench_reports_lines_held_back_by_flood_control_as_lost_and_exits_2():
 
 def test_bench_sweep_finds_the_rate_a_limited_server_holds():
     # At most 500 lines/s from the one sender: 200 and 400 hold, 800 falls
-    # 0.18 s behind within a 0.3 s step.
+    # 0.18 s behind within a 0.3 s step, 1600 further: two failures in a row
+    # end the sweep.
     srv = Server("--msg-rate", "500", "--msg-burst", "1")
     r, lines = run_bench("-p", srv.port, "-n", 4, "-r", 200, "--sweep", "--grow", 2,
                          "--refine", 0, "-d", 0.3, "--drain", 1, "--p99-max", 100)
     check(r.returncode == 0, "exit 0: %s" % r.stderr)
     steps = [d for d in lines if d["kind"] == "step"]
-    check([s["rate"] for s in steps] == ["200", "400", "800"],
-          "rates doubled until one failed: %r" % [s["text"] for s in steps])
-    check([s["ok"] for s in steps] == ["1", "1", "0"], [s["text"] for s in steps])
+    check([s["rate"] for s in steps] == ["200", "400", "800", "1600"],
+          "rates doubled until two failed: %r" % [s["text"] for s in steps])
+    check([s["ok"] for s in steps] == ["1", "1", "0", "0"], [s["text"] for s in steps])
     check(steps[2]["lost"] == "0", "late, not lost: %s" % steps[2]["text"])
     best = only(lines, "best")
     check(best["rate"] == "400", best["text"])
