@@ -4,6 +4,7 @@
 #   make run             build and start a server on localhost:6666
 #   make test            build and run every test (unit and end-to-end)
 #   make test SANITIZE=1 the same under AddressSanitizer + UBSan (build/san/)
+#   make bench           build build/hichat-bench (bench/compare runs it)
 #   make install PREFIX=/usr/local
 #   make format          clang-format the sources
 
@@ -91,7 +92,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/hichat $(DESTDIR)$(PREFIX)/share/man/man1/hichat.1
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h bench/*.c
 
 clean:
 	rm -rf build

@@ -42,16 +42,17 @@
 
 #include "util.h"
 
-#define MAGIC       "~HB"
-#define MAGIC_LEN   3
-#define STAMP_LEN   (MAGIC_LEN + 2 + 8 + 16) /* magic, step, seq, time */
-#define PROBE_STEP  0xff                     /* readiness probes, not measured */
-#define MAX_STEPS   64
-#define CARRY_MAX   512     /* a partial line kept between reads */
-#define READ_BUF    (256 * 1024)
-#define SEND_CAP    (64u << 20) /* a sender's own backlog beyond this fails the step */
-#define CONNECT_WINDOW 256      /* connects in flight at once */
-#define SEND_BATCH_NS  50000    /* how long a busy sender may gather messages */
+#define MAGIC          "~HB"
+#define MAGIC_LEN      3
+#define STAMP_LEN      (MAGIC_LEN + 2 + 8 + 16) /* magic, step, seq, time */
+#define PROBE_STEP     0xff                     /* readiness probes, not measured */
+#define MAX_STEPS      64
+#define CARRY_MAX      512 /* a partial line kept between reads */
+#define WORDS_MAX      160
+#define READ_BUF       (256 * 1024)
+#define SEND_CAP       (64u << 20) /* a sender's own backlog beyond this fails the step */
+#define CONNECT_WINDOW 256         /* connects in flight at once */
+#define SEND_BATCH_NS  50000       /* how long a busy sender may gather messages */
 
 /* Latency histogram: values in ns, 32 linear sub-buckets per power of two,
  * so any reported percentile is within about 3% of the true value. */
@@ -114,14 +115,16 @@ enum target { T_HICHAT, T_REDIS };
 typedef struct {
     int fd;
     int alive;
-    int receiver;    /* counts deliveries (every hichat member; Redis subscribers) */
-    int publisher;   /* sends messages */
+    int receiver;  /* counts deliveries (every hichat member; Redis subscribers) */
+    int publisher; /* sends messages */
     int connecting;
-    int want_out;    /* EPOLLOUT is registered */
-    uint8_t probed;  /* has seen a readiness probe */
+    int want_out;   /* EPOLLOUT is registered */
+    uint8_t probed; /* has seen a readiness probe */
     uint16_t carrylen;
-    char *carry;     /* CARRY_MAX bytes, allocated on first partial line */
-    char *out;       /* a publisher's unsent bytes */
+    char *carry; /* CARRY_MAX bytes, allocated on first partial line */
+    char *words; /* the last error line the server sent (WORDS_MAX), so a
+                    refusal can be quoted when it hangs up */
+    char *out;   /* a publisher's unsent bytes */
     size_t outlen, outoff, outcap;
 } bconn;
 
@@ -139,7 +142,7 @@ static struct {
     int ep;
     bconn *c;
     int nconns;
-    int *pub; /* indexes of publishers */
+    int *pub;   /* indexes of publishers */
     int recips; /* recipients per message */
     char *rbuf;
     uint64_t recv[MAX_STEPS + 1];
@@ -149,8 +152,6 @@ static struct {
     int dropped;
     int probes_seen;
     uint64_t last_read_ns; /* when any bytes last arrived */
-    int words_from;        /* the connection whose last line is in words */
-    char words[160];       /* so a refusal can be quoted when it hangs up */
 } B = {
     .target = T_HICHAT,
     .host = "127.0.0.1",
@@ -420,21 +421,25 @@ static void scan(bconn *c, const char *p, size_t n, uint64_t now)
     }
 }
 
-/* Keeps the last line of p[0..n) (complete lines) as c's last words. */
+/* Keeps the last line of p[0..n) (complete lines) as c's last words if it
+ * is an error: hichat's start with '!', Redis's with '-'. */
 static void remember_words(bconn *c, const char *p, size_t n)
 {
     size_t end = n - 1, start = end;
     while (start > 0 && p[start - 1] != '\n')
         start--;
-    if (end > start && p[end - 1] == '\r')
+    if (end == start || (p[start] != '!' && p[start] != '-'))
+        return;
+    if (p[end - 1] == '\r')
         end--;
-    size_t len = end - start < sizeof B.words - 1 ? end - start : sizeof B.words - 1;
+    size_t len = end - start < WORDS_MAX - 1 ? end - start : WORDS_MAX - 1;
+    if (!c->words)
+        c->words = xmalloc(WORDS_MAX);
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)p[start + i];
-        B.words[i] = ch >= ' ' && ch < 0x7f ? (char)ch : '?';
+        c->words[i] = ch >= ' ' && ch < 0x7f ? (char)ch : '?';
     }
-    B.words[len] = '\0';
-    B.words_from = (int)(c - B.c) + 1;
+    c->words[len] = '\0';
 }
 
 static void conn_read(bconn *c)
@@ -446,8 +451,8 @@ static void conn_read(bconn *c)
         ssize_t r = recv(c->fd, B.rbuf + have, READ_BUF - have, 0);
         if (r == 0) {
             char why[200];
-            if (B.words_from == (int)(c - B.c) + 1)
-                snprintf(why, sizeof why, "closed by the server after \"%s\"", B.words);
+            if (c->words)
+                snprintf(why, sizeof why, "closed by the server after \"%s\"", c->words);
             else
                 snprintf(why, sizeof why, "closed by the server");
             conn_lost(c, why);
@@ -642,8 +647,8 @@ static void setup(void)
     }
     printf("ready target=%s members=%d senders=%d recipients_per_msg=%d sources=%d "
            "setup_s=%.2f\n",
-           B.target == T_REDIS ? "redis" : "hichat", B.members, B.senders, B.recips,
-           B.sources, (double)(now_ns() - t0) / 1e9);
+           B.target == T_REDIS ? "redis" : "hichat", B.members, B.senders, B.recips, B.sources,
+           (double)(now_ns() - t0) / 1e9);
     fflush(stdout);
 }
 
@@ -693,8 +698,7 @@ static result run_step(double rate)
          * the limit at high rates: under load messages go out together, the
          * oldest at most SEND_BATCH_NS late (and charged to the latency). */
         uint64_t next = t0 + (uint64_t)((double)k * gap);
-        if (oldest && (k == total || next - now > SEND_BATCH_NS ||
-                       now - oldest >= SEND_BATCH_NS)) {
+        if (oldest && (k == total || next - now > SEND_BATCH_NS || now - oldest >= SEND_BATCH_NS)) {
             flush_publishers();
             oldest = 0;
         }
@@ -727,8 +731,7 @@ static result run_step(double rate)
     r.p99 = histo_q(h, 0.99);
     r.p999 = histo_q(h, 0.999);
     r.max = h->max;
-    r.ok = !r.backlog && r.lost == 0 && r.dropped == 0 &&
-           (double)r.p99 <= B.p99_max_ms * 1e6;
+    r.ok = !r.backlog && r.lost == 0 && r.dropped == 0 && (double)r.p99 <= B.p99_max_ms * 1e6;
     B.hist = NULL;
     free(h);
 
@@ -736,10 +739,10 @@ static result run_step(double rate)
            " delivered=%" PRIu64 " lost=%" PRIu64 " dropped=%d delivered_per_s=%.0f"
            " p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f"
            " server_cpu=%.2f server_ns_per_delivery=%.1f gen_cpu=%.2f ok=%d%s\n",
-           B.target == T_REDIS ? "redis" : "hichat", B.members, rate, r.msgs, r.expected,
-           r.got, r.lost, r.dropped, r.delivered_per_s, (double)r.p50 / 1e3,
-           (double)r.p90 / 1e3, (double)r.p99 / 1e3, (double)r.p999 / 1e3,
-           (double)r.max / 1e3, r.server_cpu, r.cpu_ns_per_delivery, r.gen_cpu, r.ok,
+           B.target == T_REDIS ? "redis" : "hichat", B.members, rate, r.msgs, r.expected, r.got,
+           r.lost, r.dropped, r.delivered_per_s, (double)r.p50 / 1e3, (double)r.p90 / 1e3,
+           (double)r.p99 / 1e3, (double)r.p999 / 1e3, (double)r.max / 1e3, r.server_cpu,
+           r.cpu_ns_per_delivery, r.gen_cpu, r.ok,
            r.backlog ? " (the server stopped reading the senders)" : "");
     fflush(stdout);
     /* A pause between steps, so one step's backlog does not start the next. */
@@ -757,8 +760,8 @@ static void print_best(const result *best)
     }
     printf("best target=%s members=%d rate=%.0f delivered_per_s=%.0f p99_us=%.1f"
            " server_ns_per_delivery=%.1f\n",
-           B.target == T_REDIS ? "redis" : "hichat", B.members, best->rate,
-           best->delivered_per_s, (double)best->p99 / 1e3, best->cpu_ns_per_delivery);
+           B.target == T_REDIS ? "redis" : "hichat", B.members, best->rate, best->delivered_per_s,
+           (double)best->p99 / 1e3, best->cpu_ns_per_delivery);
 }
 
 /* Raises the rate by --grow until two rates in a row fail, or one loses a
@@ -867,21 +870,40 @@ static double num_arg(const char *opt, const char *s, double min, double max)
 
 int main(int argc, char **argv)
 {
-    enum { O_DRAIN = 256, O_SIZE, O_SWEEP, O_GROW, O_REFINE, O_P99, O_IDLE, O_SOURCES, O_PID,
-           O_CHANNEL, O_SPIN };
+    enum {
+        O_DRAIN = 256,
+        O_SIZE,
+        O_SWEEP,
+        O_GROW,
+        O_REFINE,
+        O_P99,
+        O_IDLE,
+        O_SOURCES,
+        O_PID,
+        O_CHANNEL,
+        O_SPIN
+    };
     static const struct option opts[] = {
-        {"target", required_argument, NULL, 't'},  {"host", required_argument, NULL, 'H'},
-        {"port", required_argument, NULL, 'p'},    {"members", required_argument, NULL, 'n'},
-        {"senders", required_argument, NULL, 's'}, {"rate", required_argument, NULL, 'r'},
-        {"seconds", required_argument, NULL, 'd'}, {"drain", required_argument, NULL, O_DRAIN},
-        {"size", required_argument, NULL, O_SIZE}, {"sweep", no_argument, NULL, O_SWEEP},
-        {"grow", required_argument, NULL, O_GROW}, {"refine", required_argument, NULL, O_REFINE},
-        {"p99-max", required_argument, NULL, O_P99}, {"idle", no_argument, NULL, O_IDLE},
+        {"target", required_argument, NULL, 't'},
+        {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'p'},
+        {"members", required_argument, NULL, 'n'},
+        {"senders", required_argument, NULL, 's'},
+        {"rate", required_argument, NULL, 'r'},
+        {"seconds", required_argument, NULL, 'd'},
+        {"drain", required_argument, NULL, O_DRAIN},
+        {"size", required_argument, NULL, O_SIZE},
+        {"sweep", no_argument, NULL, O_SWEEP},
+        {"grow", required_argument, NULL, O_GROW},
+        {"refine", required_argument, NULL, O_REFINE},
+        {"p99-max", required_argument, NULL, O_P99},
+        {"idle", no_argument, NULL, O_IDLE},
         {"sources", required_argument, NULL, O_SOURCES},
         {"pid", required_argument, NULL, O_PID},
         {"channel", required_argument, NULL, O_CHANNEL},
         {"spin", no_argument, NULL, O_SPIN},
-        {"help", no_argument, NULL, 'h'},          {0, 0, 0, 0},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "t:H:p:n:s:r:d:h", opts, NULL)) != -1) {
