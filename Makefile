@@ -42,13 +42,13 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/unit/%.o: tests/unit/%.c | $(BUILD)/unit
-	$(CC) $(CFLAGS) -Isrc -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) -Isrc -Ibench -MMD -MP -c $< -o $@
 
 $(BIN): $(OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@
 
-$(UNIT): $(UNIT_OBJ) $(LIBOBJ)
-	$(CC) $(LDFLAGS) $^ -o $@
+$(UNIT): $(UNIT_OBJ) $(LIBOBJ) $(BUILD)/bench/histo.o
+	$(CC) $(LDFLAGS) $^ -lm -o $@
 
 # The load generator (bench/bench.c; see docs/performance.md).
 BENCH := $(BUILD)/hichat-bench
@@ -58,13 +58,13 @@ bench: $(BENCH)
 $(BUILD)/bench/%.o: bench/%.c | $(BUILD)/bench
 	$(CC) $(CFLAGS) -Isrc -MMD -MP -c $< -o $@
 
-$(BENCH): $(BUILD)/bench/bench.o $(BUILD)/obj/util.o
+$(BENCH): $(BUILD)/bench/bench.o $(BUILD)/bench/histo.o $(BUILD)/obj/util.o
 	$(CC) $(LDFLAGS) $^ -lm -o $@
 
 $(BUILD)/obj $(BUILD)/unit $(BUILD)/bench:
 	mkdir -p $@
 
--include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/bench/bench.d
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/bench/bench.d $(BUILD)/bench/histo.d
 
 # Installs what building and testing need (apt-get as root; otherwise prints
 # the command to run). Quick when everything is there.

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "histo.h"
 #include "util.h"
 
 #define MAGIC          "~HB"
@@ -53,62 +54,6 @@
 #define SEND_CAP       (64u << 20) /* a sender's own backlog beyond this fails the step */
 #define CONNECT_WINDOW 256         /* connects in flight at once */
 #define SEND_BATCH_NS  50000       /* how long a busy sender may gather messages */
-
-/* Latency histogram: values in ns, 32 linear sub-buckets per power of two,
- * so any reported percentile is within about 3% of the true value. */
-#define SUB_BITS 5
-#define SUB      (1 << SUB_BITS)
-#define HBUCKETS (64 * SUB)
-
-typedef struct {
-    uint64_t n, max;
-    uint64_t b[HBUCKETS];
-} histo;
-
-static unsigned hbucket(uint64_t v)
-{
-    if (v < SUB)
-        return (unsigned)v;
-    unsigned e = 63u - (unsigned)__builtin_clzll(v); /* >= SUB_BITS */
-    unsigned shift = e - SUB_BITS;
-    return (shift + 1) * SUB + (unsigned)((v >> shift) & (SUB - 1));
-}
-
-/* The largest value that falls into bucket i. */
-static uint64_t hbucket_top(unsigned i)
-{
-    if (i < SUB)
-        return i;
-    unsigned shift = i / SUB - 1;
-    uint64_t base = ((uint64_t)SUB + (i % SUB)) << shift;
-    return base + ((1ull << shift) - 1);
-}
-
-static void histo_add(histo *h, uint64_t v)
-{
-    h->b[hbucket(v)]++;
-    h->n++;
-    if (v > h->max)
-        h->max = v;
-}
-
-/* The value at quantile q (0..1], in ns. */
-static uint64_t histo_q(const histo *h, double q)
-{
-    if (h->n == 0)
-        return 0;
-    uint64_t want = (uint64_t)ceil(q * (double)h->n), seen = 0;
-    if (want == 0)
-        want = 1;
-    for (unsigned i = 0; i < HBUCKETS; i++) {
-        seen += h->b[i];
-        if (seen >= want) {
-            uint64_t top = hbucket_top(i);
-            return top < h->max ? top : h->max;
-        }
-    }
-    return h->max;
-}
 
 enum target { T_HICHAT, T_REDIS };
 

@@ -38,5 +38,6 @@ void test_text(void);
 void test_room(void);
 void test_loop(void);
 void test_ipcount(void);
+void test_histo(void);
 
 #endif

@@ -25,6 +25,7 @@ int main(void)
     run("room", test_room);
     run("loop", test_loop);
     run("ipcount", test_ipcount);
+    run("histo", test_histo);
     printf("unit: %d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
 }
