@@ -9,6 +9,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "edit.h"
 #include "text.h"
 #include "util.h"
 
@@ -18,8 +19,7 @@ struct term {
     out *o;
     struct termios saved;
     char prompt[64];
-    char line[TERM_LINE_MAX];
-    size_t len, cur; /* bytes in line, cursor byte offset */
+    edit ed; /* the line being typed, its kill buffer and history */
     unsigned char esc[8];
     size_t nesc; /* bytes of a pending escape sequence */
     term_line_fn *on_line;
@@ -72,76 +72,21 @@ static size_t columns(term *t)
     return 80;
 }
 
-/* Width in columns of line[from..to). */
-static size_t width(const char *s, size_t from, size_t to)
-{
-    size_t w = 0;
-    for (size_t i = from; i < to;) {
-        uint32_t cp;
-        int n = utf8_decode((const unsigned char *)s + i, to - i, &cp);
-        if (n < 0) {
-            w++;
-            i++;
-            continue;
-        }
-        w += (size_t)text_width(cp);
-        i += (size_t)n;
-    }
-    return w;
-}
-
-/* Start of the character before byte offset i. */
-static size_t prev_char(const char *s, size_t i)
-{
-    while (i > 0 && ((unsigned char)s[--i] & 0xC0) == 0x80) {
-    }
-    return i;
-}
-
-static size_t next_char(const char *s, size_t len, size_t i)
-{
-    if (i < len)
-        i++;
-    while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
-        i++;
-    return i;
-}
-
 /* Redraws prompt and input; when the line is wider than the terminal, shows
  * a window of it that holds the cursor. */
 static void render(term *t)
 {
     char out_[TEXT_CLEAN_MAX(TERM_LINE_MAX) + 256];
-    size_t cols = columns(t), pw = width(t->prompt, 0, strlen(t->prompt));
+    size_t cols = columns(t), pw = edit_width(t->prompt, 0, strlen(t->prompt));
     size_t avail = cols > pw + 1 ? cols - pw - 1 : 1;
-    size_t from = 0;
+    size_t from, to, col;
 
-    if (width(t->line, 0, t->cur) > avail) {
-        /* Scrolled: show as much as fits to the left of the cursor. */
-        size_t w = 0;
-        from = t->cur;
-        while (from > 0) {
-            size_t p = prev_char(t->line, from), cw = width(t->line, p, from);
-            if (w + cw > avail)
-                break;
-            w += cw;
-            from = p;
-        }
-    }
-    size_t to = from, w = 0;
-    while (to < t->len) {
-        size_t nx = next_char(t->line, t->len, to);
-        size_t cw = width(t->line, to, nx);
-        if (w + cw > avail)
-            break;
-        w += cw;
-        to = nx;
-    }
+    edit_window(&t->ed, avail, &from, &to, &col);
     int n = snprintf(out_, sizeof out_, "\r%s", t->prompt);
     size_t o = (size_t)n;
-    o += text_clean(t->line + from, to - from, out_ + o);
+    o += text_clean(t->ed.line + from, to - from, out_ + o);
     o += (size_t)snprintf(out_ + o, sizeof out_ - o, "\x1b[K\r");
-    size_t cw = pw + width(t->line, from, t->cur);
+    size_t cw = pw + col;
     if (cw > 0)
         o += (size_t)snprintf(out_ + o, sizeof out_ - o, "\x1b[%zuC", cw);
     out_write(t->o, out_, o);
@@ -169,36 +114,17 @@ void term_print(term *t, const char *text, size_t len)
     render(t);
 }
 
-static void insert(term *t, const char *s, size_t n)
-{
-    if (t->len + n > sizeof t->line)
-        return;
-    memmove(t->line + t->cur + n, t->line + t->cur, t->len - t->cur);
-    memcpy(t->line + t->cur, s, n);
-    t->len += n;
-    t->cur += n;
-}
-
-static void erase(term *t, size_t from, size_t to)
-{
-    memmove(t->line + from, t->line + to, t->len - to);
-    t->len -= to - from;
-    t->cur = from;
-}
-
 static void submit(term *t)
 {
     char line[TERM_LINE_MAX];
-    size_t n = t->len;
+    size_t n = edit_take(&t->ed, line);
     char echo[sizeof t->prompt + TEXT_CLEAN_MAX(TERM_LINE_MAX) + 8];
 
     /* The entered line stays on screen, as in a cooked terminal. */
-    memcpy(line, t->line, n);
     int p = snprintf(echo, sizeof echo, "\r%s", t->prompt);
     size_t e = (size_t)p + text_clean(line, n, echo + p);
     memcpy(echo + e, "\x1b[K\n", 4);
     out_write(t->o, echo, e + 4);
-    t->len = t->cur = 0;
     render(t);
     t->on_line(t->data, line, n);
 }
@@ -211,25 +137,37 @@ static int escape(term *t)
     size_t n = t->nesc;
     if (n < 2)
         return 0;
-    if (e[1] != '[' && e[1] != 'O')
-        return 1; /* Alt-something: ignored */
+    if (e[1] != '[' && e[1] != 'O') { /* Alt-key */
+        switch (e[1]) {
+        case 'b': edit_word_left(&t->ed); break;
+        case 'f': edit_word_right(&t->ed); break;
+        case 'd': edit_kill_word_right(&t->ed); break;
+        case 0x7f: edit_kill_word_left(&t->ed); break;
+        default: break;
+        }
+        return 1;
+    }
     if (n < 3)
         return 0;
     unsigned char last = e[n - 1];
     if (!(last >= 0x40 && last <= 0x7E))
         return n >= sizeof t->esc; /* parameters go on; give up if too long */
+    /* ESC [ 1 ; 5 C and the like: Ctrl or Alt with an arrow moves by word. */
+    int mod = n >= 6 && e[2] == '1' && e[3] == ';' && e[4] >= '3' && e[4] <= '8';
     switch (last) {
-    case 'C': t->cur = next_char(t->line, t->len, t->cur); break;
-    case 'D': t->cur = prev_char(t->line, t->cur); break;
-    case 'H': t->cur = 0; break;
-    case 'F': t->cur = t->len; break;
+    case 'A': edit_history_prev(&t->ed); break;
+    case 'B': edit_history_next(&t->ed); break;
+    case 'C': mod ? edit_word_right(&t->ed) : edit_right(&t->ed); break;
+    case 'D': mod ? edit_word_left(&t->ed) : edit_left(&t->ed); break;
+    case 'H': edit_home(&t->ed); break;
+    case 'F': edit_end(&t->ed); break;
     case '~':
         if (e[2] == '1' || e[2] == '7')
-            t->cur = 0;
+            edit_home(&t->ed);
         else if (e[2] == '4' || e[2] == '8')
-            t->cur = t->len;
-        else if (e[2] == '3' && t->cur < t->len)
-            erase(t, t->cur, next_char(t->line, t->len, t->cur));
+            edit_end(&t->ed);
+        else if (e[2] == '3')
+            edit_delete(&t->ed);
         break;
     default: break;
     }
@@ -240,8 +178,10 @@ static void key(term *t, unsigned char c)
 {
     if (t->nesc > 0) {
         t->esc[t->nesc++] = c;
-        if (escape(t))
+        if (escape(t)) {
             t->nesc = 0;
+            render(t); /* the cursor moved or the line changed */
+        }
         return;
     }
     switch (c) {
@@ -251,50 +191,42 @@ static void key(term *t, unsigned char c)
         return;
     case '\r':
     case '\n': submit(t); return;
-    case 0x01: t->cur = 0; break;                                  /* Ctrl-A */
-    case 0x05: t->cur = t->len; break;                             /* Ctrl-E */
-    case 0x02: t->cur = prev_char(t->line, t->cur); break;         /* Ctrl-B */
-    case 0x06: t->cur = next_char(t->line, t->len, t->cur); break; /* Ctrl-F */
-    case 0x15: erase(t, 0, t->cur); break;                         /* Ctrl-U */
-    case 0x0b: t->len = t->cur; break;                             /* Ctrl-K */
-    case 0x0c: break;                                              /* Ctrl-L: redraw */
-    case 0x17: {                                                   /* Ctrl-W */
-        size_t i = t->cur;
-        while (i > 0 && t->line[i - 1] == ' ')
-            i--;
-        while (i > 0 && t->line[i - 1] != ' ')
-            i--;
-        erase(t, i, t->cur);
-        break;
-    }
+    case 0x01: edit_home(&t->ed); break;           /* Ctrl-A */
+    case 0x05: edit_end(&t->ed); break;            /* Ctrl-E */
+    case 0x02: edit_left(&t->ed); break;           /* Ctrl-B */
+    case 0x06: edit_right(&t->ed); break;          /* Ctrl-F */
+    case 0x10: edit_history_prev(&t->ed); break;   /* Ctrl-P */
+    case 0x0e: edit_history_next(&t->ed); break;   /* Ctrl-N */
+    case 0x15: edit_kill_start(&t->ed); break;     /* Ctrl-U */
+    case 0x0b: edit_kill_end(&t->ed); break;       /* Ctrl-K */
+    case 0x17: edit_kill_word_left(&t->ed); break; /* Ctrl-W */
+    case 0x19: edit_yank(&t->ed); break;           /* Ctrl-Y */
+    case 0x0c: break;                              /* Ctrl-L: redraw */
     case 0x7f:
-    case 0x08:
-        if (t->cur > 0)
-            erase(t, prev_char(t->line, t->cur), t->cur);
-        break;
+    case 0x08: edit_backspace(&t->ed); break;
     case 0x04: /* Ctrl-D */
-        if (t->len == 0) {
+        if (t->ed.len == 0) {
             t->on_eof(t->data);
             return;
         }
-        if (t->cur < t->len)
-            erase(t, t->cur, next_char(t->line, t->len, t->cur));
+        edit_delete(&t->ed);
         break;
     default:
         if (c < 0x20)
             return; /* other controls: ignored */
-        insert(t, (const char *)&c, 1);
+        edit_insert(&t->ed, (const char *)&c, 1);
         /* Draw only at character boundaries: a half-typed UTF-8 sequence
          * waits for its continuation bytes. */
         {
             uint32_t cp;
-            size_t s = t->cur;
-            while (s > 0 && ((unsigned char)t->line[s - 1] & 0xC0) == 0x80)
+            const char *line = t->ed.line;
+            size_t s = t->ed.cur;
+            while (s > 0 && ((unsigned char)line[s - 1] & 0xC0) == 0x80)
                 s--;
-            if (s > 0 && (unsigned char)t->line[s - 1] >= 0xC0)
+            if (s > 0 && (unsigned char)line[s - 1] >= 0xC0)
                 s--;
-            if (utf8_decode((unsigned char *)t->line + s, t->cur - s, &cp) < 0 && t->cur - s < 4 &&
-                (unsigned char)t->line[s] >= 0xC0)
+            if (utf8_decode((const unsigned char *)line + s, t->ed.cur - s, &cp) < 0 &&
+                t->ed.cur - s < 4 && (unsigned char)line[s] >= 0xC0)
                 return;
         }
         break;
@@ -332,5 +264,6 @@ void term_free(term *t)
     loop_unwatch(t->l, t->fd);
     out_write(t->o, "\r\x1b[K", 4);
     tcsetattr(t->fd, TCSAFLUSH, &t->saved);
+    edit_free(&t->ed);
     free(t);
 }

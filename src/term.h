@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "edit.h"
 #include "loop.h"
 #include "out.h"
 
@@ -20,7 +21,7 @@ typedef void term_line_fn(void *data, const char *line, size_t len);
 typedef void term_eof_fn(void *data);
 
 /* Longest input line, in bytes. */
-#define TERM_LINE_MAX 4096
+#define TERM_LINE_MAX EDIT_MAX
 
 /* Puts in_fd (a terminal) in raw mode and edits lines on it, drawing through
  * o. Returns NULL with errno if in_fd is not a terminal. */

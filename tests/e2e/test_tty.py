@@ -129,6 +129,63 @@ def test_tty_client_utf8_editing_cjk_and_emoji():
     peer.expect("<zh> 你好，世界")
 
 
+def wait_input(t, text, timeout=5.0):
+    """Waits until the input line (the screen's last) reads "> text"."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = t.lines()
+        if lines and lines[-1] == ("> " + text).rstrip():
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError("input line never read %r; screen:\n%s" % (text, "\n".join(lines)))
+        time.sleep(0.05)
+
+
+def test_tty_client_history_word_moves_kill_and_yank():
+    srv = Server()
+    t = Tmux(connect_cmd(srv.port, "--nick", "ed"))
+    t.wait_screen(r"is now known as ed")
+    peer = srv.client()
+    peer.greeting()
+    for line in ("first line", "second"):
+        t.keys(line)
+        t.key("Enter")
+        peer.expect("<ed> %s" % line)
+    # Up and Down walk the history; what was being typed comes back.
+    t.keys("draft")
+    t.key("Up")
+    wait_input(t, "second")
+    t.key("Up")
+    wait_input(t, "first line")
+    t.key("Down")
+    t.key("Down")
+    wait_input(t, "draft")
+    t.key("C-u")
+    t.key("Up")
+    t.key("Up")
+    t.keys("!")
+    t.key("Enter")
+    peer.expect("<ed> first line!")
+    # Words: Alt-b and Ctrl-Left go back a word, Ctrl-K cuts to the end,
+    # Ctrl-Y puts it back, Alt-d cuts the next word.
+    t.keys("alpha beta gamma")
+    t.key("M-b")
+    t.key("C-k")
+    wait_input(t, "alpha beta")
+    t.key("C-y")
+    t.key("C-Left")
+    t.key("C-Left")
+    # A key that only moves the cursor moves it on screen too: before "beta".
+    deadline = time.monotonic() + 5
+    while t.tmux("display-message", "-p", "#{cursor_x}").stdout.decode().strip() != "8":
+        check(time.monotonic() < deadline, "the cursor should stand at column 8")
+        time.sleep(0.05)
+    t.key("M-d")
+    wait_input(t, "alpha  gamma")
+    t.key("Enter")
+    peer.expect("<ed> alpha  gamma")
+
+
 def title_of(t):
     return t.tmux("display-message", "-p", "#{pane_title}").stdout.decode().strip()
 

@@ -39,5 +39,6 @@ void test_room(void);
 void test_loop(void);
 void test_ipcount(void);
 void test_histo(void);
+void test_edit(void);
 
 #endif

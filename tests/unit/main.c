@@ -26,6 +26,7 @@ int main(void)
     run("loop", test_loop);
     run("ipcount", test_ipcount);
     run("histo", test_histo);
+    run("edit", test_edit);
     printf("unit: %d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
 }
