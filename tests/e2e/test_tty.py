@@ -47,14 +47,22 @@ class Tmux:
 
     def wait_screen(self, pattern, timeout=5.0):
         rx = re.compile(pattern)
+        return self.wait_until(lambda s: rx.search(s), "screen never showed /%s/" % pattern,
+                               timeout)
+
+    def wait_until(self, ok, what, timeout=5.0):
+        """Polls the screen until ok(screen) holds; returns the screen."""
         deadline = time.monotonic() + timeout
         while True:
             s = self.screen()
-            if rx.search(s):
+            if ok(s):
                 return s
             if time.monotonic() >= deadline:
-                raise AssertionError("screen never showed /%s/; it shows:\n%s" % (pattern, s))
+                raise AssertionError("%s; it shows:\n%s" % (what, s))
             time.sleep(0.05)
+
+    def cursor_x(self):
+        return int(self.tmux("display-message", "-p", "#{cursor_x}").stdout.decode().strip())
 
     def alive(self):
         return self.tmux("has-session").returncode == 0
@@ -101,11 +109,7 @@ def test_tty_client_half_typed_line_survives_arriving_messages():
 
 
 def test_tty_client_utf8_editing_cjk_and_emoji():
-    srv = Server()
-    t = Tmux(connect_cmd(srv.port, "--nick", "zh"))
-    t.wait_screen(r"is now known as zh")
-    peer = srv.client()
-    peer.greeting()
+    _, t, peer = tty_with_peer("zh")
     t.keys("ab你好😀")
     t.wait_screen("> ab你好😀")
     # Left over the emoji and the 好, Backspace deletes 你 (three bytes).
@@ -129,24 +133,25 @@ def test_tty_client_utf8_editing_cjk_and_emoji():
     peer.expect("<zh> 你好，世界")
 
 
-def wait_input(t, text, timeout=5.0):
+def wait_input(t, text):
     """Waits until the input line (the screen's last) reads "> text"."""
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = t.lines()
-        if lines and lines[-1] == ("> " + text).rstrip():
-            return
-        if time.monotonic() >= deadline:
-            raise AssertionError("input line never read %r; screen:\n%s" % (text, "\n".join(lines)))
-        time.sleep(0.05)
+    want = ("> " + text).rstrip()
+    t.wait_until(lambda s: [l.rstrip() for l in s.splitlines() if l.strip()][-1:] == [want],
+                 "the input line never read %r" % want)
+
+
+def tty_with_peer(nick):
+    """A server, `hichat connect --nick NICK` in tmux, and a raw peer."""
+    srv = Server()
+    t = Tmux(connect_cmd(srv.port, "--nick", nick))
+    t.wait_screen(r"is now known as %s" % nick)
+    peer = srv.client()
+    peer.greeting()
+    return srv, t, peer
 
 
 def test_tty_client_history_word_moves_kill_and_yank():
-    srv = Server()
-    t = Tmux(connect_cmd(srv.port, "--nick", "ed"))
-    t.wait_screen(r"is now known as ed")
-    peer = srv.client()
-    peer.greeting()
+    _, t, peer = tty_with_peer("ed")
     for line in ("first line", "second"):
         t.keys(line)
         t.key("Enter")
@@ -176,10 +181,7 @@ def test_tty_client_history_word_moves_kill_and_yank():
     t.key("C-Left")
     t.key("C-Left")
     # A key that only moves the cursor moves it on screen too: before "beta".
-    deadline = time.monotonic() + 5
-    while t.tmux("display-message", "-p", "#{cursor_x}").stdout.decode().strip() != "8":
-        check(time.monotonic() < deadline, "the cursor should stand at column 8")
-        time.sleep(0.05)
+    t.wait_until(lambda _: t.cursor_x() == 8, "the cursor should stand at column 8")
     t.key("M-d")
     wait_input(t, "alpha  gamma")
     t.key("Enter")
