@@ -642,15 +642,14 @@ static result run_step(double rate)
         /* One send per message would make the generator, not the server,
          * the limit at high rates: under load messages go out together, the
          * oldest at most SEND_BATCH_NS late (and charged to the latency). */
-        uint64_t next = t0 + (uint64_t)((double)k * gap);
+        uint64_t next = t0 + (uint64_t)((double)k * gap); /* > now: all due are queued */
         if (oldest && (k == total || next - now > SEND_BATCH_NS || now - oldest >= SEND_BATCH_NS)) {
             flush_publishers();
             oldest = 0;
         }
         if (k < total) {
-            uint64_t due = t0 + (uint64_t)((double)k * gap);
             now = now_ns();
-            poll_once(due > now ? due - now : 0);
+            poll_once(next > now ? next - now : 0);
         }
     }
     r.msgs = k;

@@ -74,8 +74,8 @@ size_t edit_width(const char *s, size_t from, size_t to)
     for (size_t i = from; i < to; i = edit_next(s, to, i)) {
         uint32_t cp;
         /* A cluster takes the columns of its first character. */
-        int n = utf8_decode((const unsigned char *)s + i, to - i, &cp);
-        w += n < 0 ? 1 : (size_t)text_width(cp);
+        decode(s, to, i, &cp);
+        w += (size_t)text_width(cp);
     }
     return w;
 }
@@ -247,18 +247,13 @@ size_t edit_take(edit *e, char *out)
 
 void edit_window(const edit *e, size_t avail, size_t *from, size_t *to, size_t *col)
 {
-    size_t f = 0;
-    if (edit_width(e->line, 0, e->cur) > avail) {
-        /* Scrolled: as much as fits to the left of the cursor. */
-        size_t w = 0;
-        f = e->cur;
-        while (f > 0) {
-            size_t p = edit_prev(e->line, e->len, f), cw = edit_width(e->line, p, f);
-            if (w + cw > avail)
-                break;
-            w += cw;
-            f = p;
-        }
+    /* Start where as much as fits lies left of the cursor: drop clusters
+     * from the front until the rest up to the cursor fits. */
+    size_t f = 0, left = edit_width(e->line, 0, e->cur);
+    while (left > avail) {
+        size_t nx = edit_next(e->line, e->len, f);
+        left -= edit_width(e->line, f, nx);
+        f = nx;
     }
     size_t t = f, w = 0;
     while (t < e->len) {
@@ -270,5 +265,5 @@ void edit_window(const edit *e, size_t avail, size_t *from, size_t *to, size_t *
     }
     *from = f;
     *to = t;
-    *col = edit_width(e->line, f, e->cur);
+    *col = left;
 }

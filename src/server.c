@@ -448,7 +448,33 @@ static const char *why_text(const conn *c)
     return c->why_text ? c->why_text : reasons[c->why].text;
 }
 
-static int room_announces(const server *s);
+/* Whether the room is told of joins and leaves: not in a crowd, where N
+ * arrivals would cost N notices to each of N members that nobody reads
+ * (and a storm of them would hold the loop for seconds). /who still tells. */
+static int room_announces(const server *s)
+{
+    return s->opt.announce_max == 0 || room_count(s->room) <= (size_t)s->opt.announce_max;
+}
+
+/* Tells the members older than m that it joined (a later joiner counted it
+ * in its greeting), unless the room is a crowd. Returns whether it told:
+ * only then is its leave told too. */
+static int tell_join(server *s, member *m)
+{
+    if (!room_announces(s))
+        return 0;
+    chunk *ch = dialect_notice("%s joined", m->nick);
+    room_broadcast_older(s->room, ch, m);
+    chunk_unref(ch);
+    return 1;
+}
+
+/* Tells the room m left for why, if it heard m join and is not a crowd. */
+static void tell_leave(server *s, const member *m, int heard, const char *why)
+{
+    if (!s->stopping && heard && room_announces(s))
+        broadcast(s, dialect_notice("%s left (%s)", m->nick, why), NULL);
+}
 
 static void announce_leaves(server *s)
 {
@@ -461,8 +487,7 @@ static void announce_leaves(server *s)
         s->nopen--;
         s->st.left[c->why]++;
         logmsg(s, "disconnect %s %s (%s)", c->addr, c->m.nick, why_text(c));
-        if (!s->stopping && (c->flags & C_HEARD) && room_announces(s))
-            broadcast(s, dialect_notice("%s left (%s)", c->m.nick, why_text(c)), NULL);
+        tell_leave(s, &c->m, (c->flags & C_HEARD) != 0, why_text(c));
     }
 }
 
@@ -482,14 +507,6 @@ static void tidy(loop *l, loop_timer *t)
     (void)l;
     s->tidy_mark = activity(s);
     heap_tidy(TIDY_KEEP);
-}
-
-/* Whether the room is told of joins and leaves: not in a crowd, where N
- * arrivals would cost N notices to each of N members that nobody reads
- * (and a storm of them would hold the loop for seconds). /who still tells. */
-static int room_announces(const server *s)
-{
-    return s->opt.announce_max == 0 || room_count(s->room) <= (size_t)s->opt.announce_max;
 }
 
 static void before_sleep(loop *l, void *data)
@@ -906,14 +923,8 @@ static void announce_join(conn *c)
     if (c->flags & C_ANNOUNCED)
         return;
     c->flags |= C_ANNOUNCED;
-    if (!room_announces(c->s))
-        return;
-    c->flags |= C_HEARD;
-    /* Only to those who were here before it: a later joiner already
-     * counted it in its greeting. */
-    chunk *ch = dialect_notice("%s joined", c->m.nick);
-    room_broadcast_older(c->s->room, ch, &c->m);
-    chunk_unref(ch);
+    if (tell_join(c->s, &c->m))
+        c->flags |= C_HEARD;
 }
 
 /* Flood control found c's bucket empty with lines waiting: stop reading
@@ -1345,12 +1356,7 @@ static void udp_announce(member *m)
     if (p->announced)
         return;
     p->announced = 1;
-    if (!room_announces(p->s))
-        return;
-    p->heard = 1;
-    chunk *ch = dialect_notice("%s joined", m->nick);
-    room_broadcast_older(p->s->room, ch, m);
-    chunk_unref(ch);
+    p->heard = tell_join(p->s, m);
 }
 
 /* Forgets p: it leaves the room for reason why (text). Never called while
@@ -1371,8 +1377,7 @@ static void udp_forget(udp_peer *p, enum reason why, const char *text)
     s->nopen--;
     s->st.left[why]++;
     logmsg(s, "disconnect %s %s (%s)", p->addr_text, p->m.nick, text);
-    if (!s->stopping && p->heard && room_announces(s))
-        broadcast(s, dialect_notice("%s left (%s)", p->m.nick, text), NULL);
+    tell_leave(s, &p->m, p->heard, text);
     free(p);
 }
 

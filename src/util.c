@@ -30,19 +30,16 @@ void *xmalloc(size_t n)
     return p;
 }
 
-size_t heap_tidy(size_t keep)
+void heap_tidy(size_t keep)
 {
 #ifdef __GLIBC__
     /* glibc returns only the top of the heap by itself; memory freed below
      * a live block stays in the process until malloc_trim hands its pages
      * back with MADV_DONTNEED. */
-    struct mallinfo2 mi = mallinfo2();
-    if (mi.fordblks > keep)
+    if (mallinfo2().fordblks > keep)
         malloc_trim(0);
-    return mi.fordblks;
 #else
     (void)keep;
-    return 0;
 #endif
 }
 

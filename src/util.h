@@ -15,9 +15,9 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
 /* Gives free heap memory back to the system when more than keep bytes of it
- * lie unused (after a burst: a join storm, a slow reader's queue); returns
- * the bytes that were free before. Without glibc it does nothing. */
-size_t heap_tidy(size_t keep);
+ * lie unused (after a burst: a join storm, a slow reader's queue). Without
+ * glibc it does nothing. */
+void heap_tidy(size_t keep);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t now_ms(void);

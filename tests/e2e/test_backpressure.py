@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from harness import (HICHAT, FakeServer, Server, _kill_proc, _register, check,
-                     proc_cpu_seconds)
+                     joined_clients, proc_cpu_seconds)
 
 
 def _spawn_connect(port, stdout, stdin=subprocess.DEVNULL):
@@ -136,10 +136,7 @@ def test_client_with_a_slow_stdout_prints_everything_whole_then_exits_0():
 
 def test_reset_client_partial_line_is_never_delivered_even_when_its_pause_is_due():
     srv = Server()
-    watcher, talker = srv.client(), srv.client()
-    watcher.greeting()
-    talker.greeting()
-    watcher.expect("* %s joined" % talker.nick)
+    watcher, talker = joined_clients(srv, 2)
     talker.send(b"half a messa")
     time.sleep(0.1)
     srv.send_signal(signal.SIGSTOP)  # one long loop pass, as under load
@@ -154,10 +151,7 @@ def test_reset_client_partial_line_is_never_delivered_even_when_its_pause_is_due
 
 def test_a_long_line_tripled_by_cleaning_never_costs_an_idle_member_its_seat():
     srv = Server("--max-queue", "4096", "--max-line", "3000")
-    a, b = srv.client(), srv.client()
-    a.greeting()
-    b.greeting()
-    a.expect("* %s joined" % b.nick)
+    a, b = joined_clients(srv, 2)
     a.sendline("hello")  # a first line of text: this is a chat client
     b.expect(re.compile(r"> hello$"))
     a.send(b"\x1b" * 3000 + b"\n")  # 6000 bytes once cleaned: more than --max-queue

@@ -293,11 +293,7 @@ def test_a_crowd_past_announce_max_hears_no_joins_or_leaves_but_who_tells():
     # The room is the console plus members; --announce-max 3 means joins and
     # leaves are told while at most 3 are in it.
     srv = Server("--announce-max", "3")
-    a = srv.client()
-    a.greeting()
-    b = srv.client()
-    b.greeting()
-    a.expect("* %s joined" % b.nick)  # 3 members: still told
+    a, b = joined_clients(srv, 2)  # b's join is told: 3 members with the console
     c = srv.client()
     c.greeting()  # the fourth: a crowd now
     a.assert_no_line(re.compile("joined"), 0.5)

@@ -12,8 +12,8 @@ import subprocess
 import threading
 import time
 
-from harness import (HichatConnect, ProcClient, Server, SkipTest, _register, check, proc_cpu_seconds,
-                     proc_fds, proc_rss_kib, run_hichat)
+from harness import (HichatConnect, ProcClient, Server, SkipTest, _register, check,
+                     joined_clients, proc_cpu_seconds, proc_fds, proc_rss_kib, run_hichat)
 
 NOTICE_RE = re.compile(r"^\* ")
 
@@ -33,10 +33,7 @@ def stats(srv, timeout=5.0):
 
 def test_per_ip_limit_refuses_with_a_reason_and_nobody_notices():
     srv = Server("--max-per-ip", "2")
-    a, b = srv.client(), srv.client()
-    a.greeting()
-    b.greeting()
-    a.expect("* %s joined" % b.nick)
+    a, b = joined_clients(srv, 2)
     c = srv.client()
     c.expect("! too many connections from your address (max 2); try again later")
     c.expect_eof()
@@ -91,10 +88,7 @@ def test_out_of_descriptors_sheds_with_a_reason_never_spins_and_recovers():
 
 def test_flood_control_lets_a_paste_through_holds_excess_and_kicks_a_flood():
     srv = Server("--msg-rate", "5", "--msg-burst", "10", "--flood-timeout", "3")
-    a, b = srv.client(), srv.client()
-    a.greeting()
-    b.greeting()
-    a.expect("* %s joined" % b.nick)
+    a, b = joined_clients(srv, 2)
     # A paste within the burst goes straight through, unremarked.
     t0 = time.monotonic()
     a.send(b"".join(b"paste %d\n" % i for i in range(10)))
@@ -133,10 +127,7 @@ def test_flood_control_lets_a_paste_through_holds_excess_and_kicks_a_flood():
 
 def test_slowloris_line_never_finished_is_cut_after_line_timeout():
     srv = Server("--line-timeout", "2")
-    slow, b = srv.client(), srv.client()
-    slow.greeting()
-    b.greeting()
-    slow.expect("* %s joined" % b.nick)
+    slow, b = joined_clients(srv, 2)
     t0 = time.monotonic()
     deadline = t0 + 8
     while not slow.eof and time.monotonic() < deadline:

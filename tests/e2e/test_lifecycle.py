@@ -1,10 +1,12 @@
 """Start/stop, restart, signals, addresses, limits, command line."""
 
+import os
 import re
 import socket
+import subprocess
 import time
 
-from harness import (Client, HichatConnect, Server, SkipTest, check, free_port,
+from harness import (HICHAT, Client, HichatConnect, Server, SkipTest, check, free_port,
                      joined_clients, run_hichat)
 
 
@@ -161,10 +163,40 @@ def test_max_clients_2_third_gets_server_full_then_eof():
 OPTIONS = ["--bind", "--port", "--nick", "--max-clients", "--max-line", "--max-queue"]
 
 
+def test_every_long_option_is_in_help_readme_and_man_page():
+    # The option tables in the sources are the truth; --help, the README
+    # and the man page must each mention every option hichat accepts, and
+    # hichat-bench --help every option it accepts.
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    table = re.compile(r'\{"([a-z-]+)",\s*(?:required|no|optional)_argument')
+
+    def names(path):
+        with open(os.path.join(repo, path)) as f:
+            return sorted(set(table.findall(f.read())))
+
+    helps = "".join(run_hichat(a, timeout=3).stdout for a in
+                    (["--help"], ["serve", "--help"], ["connect", "--help"], ["hello", "--help"]))
+    with open(os.path.join(repo, "README.md")) as f:
+        readme = f.read()
+    with open(os.path.join(repo, "man", "hichat.1")) as f:
+        man = f.read().replace("\\-", "-")
+    opts = names("src/main.c")
+    check(len(opts) > 15, "the option tables were found: %r" % opts)
+    problems = ["%s lacks --%s" % (where, o) for o in opts
+                for where, text in (("--help", helps), ("README.md", readme), ("man page", man))
+                if "--" + o not in text]
+    bench = os.environ.get("BENCH") or os.path.join(os.path.dirname(HICHAT), "hichat-bench")
+    bench_help = subprocess.run([bench, "--help"], stdout=subprocess.PIPE, text=True,
+                                timeout=5).stdout
+    problems += ["hichat-bench --help lacks --%s" % o for o in names("bench/bench.c")
+                 if "--" + o not in bench_help]
+    check(not problems, "; ".join(problems))
+
+
 def test_usage_errors_exit_2_and_help_mentions_every_option():
     problems = []
     for args in (["serve", "--port", "70000"], ["bogus"], ["serve", "--no-such-option"],
-                 ["connect"]):
+                 ["connect"], ["serve", "--announce-max", "-1"]):
         res = run_hichat(args, timeout=3)
         if res.returncode != 2:
             problems.append("hichat %s: exit %s, expected 2" % (" ".join(args), res.returncode))
