@@ -114,6 +114,11 @@ static struct {
     .channel = "room",
 };
 
+static const char *target_name(void)
+{
+    return B.target == T_REDIS ? "redis" : "hichat";
+}
+
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
 {
@@ -257,6 +262,9 @@ static void conn_open(bconn *c, int i)
     c->alive = 1;
     c->connecting = 1;
     c->want_out = 1;
+    c->probed = 0;
+    c->carrylen = 0;
+    c->outlen = c->outoff = 0;
     watch(c, EPOLLIN | EPOLLOUT, EPOLL_CTL_ADD);
 }
 
@@ -531,8 +539,63 @@ static int receivers_total(void)
     return n;
 }
 
-/* Connects everyone, then sends probes until every receiver has seen one:
- * that proves each is in the room, whatever the server says on joining. */
+/* Dies if members were lost since the count was dropped0, while doing what. */
+static void no_losses(int dropped0, const char *what)
+{
+    if (B.dropped != dropped0)
+        die("%d connection(s) lost while %s; is the server's limit on clients "
+            "(hichat: --max-clients, --max-per-ip) too low?",
+            B.dropped - dropped0, what);
+}
+
+/* Connects every member that is not connected (all of them at first; after
+ * a step that cost members, those the server dropped), then sends probes
+ * until every receiver has heard one, which proves each is in the room
+ * whatever the server says on joining, and waits for the room to settle. */
+static void join_all(void)
+{
+    int dropped0 = B.dropped;
+    for (int i = 0; i < B.nconns; i++) {
+        if (B.c[i].alive)
+            continue;
+        while (connecting >= CONNECT_WINDOW)
+            poll_once(100000000);
+        conn_open(&B.c[i], i);
+        connecting++;
+    }
+    while (connecting > 0)
+        poll_once(100000000);
+    no_losses(dropped0, "connecting");
+
+    for (int i = 0; i < B.nconns; i++)
+        B.c[i].probed = 0;
+    B.probes_seen = 0;
+    /* In hichat the probing member hears everyone but itself. */
+    int need = receivers_total() - (B.target == T_HICHAT ? 1 : 0);
+    uint64_t seq = 0, deadline = now_ns() + 120ull * 1000000000u;
+    while (B.probes_seen < need) {
+        if (now_ns() > deadline)
+            die("only %d of %d members heard a message within 120 s", B.probes_seen, need);
+        if (publish(0, PROBE_STEP, seq++, now_ns()) < 0)
+            die("the first sender's connection is gone");
+        flush_publishers();
+        uint64_t until = now_ns() + 300000000u;
+        while (B.probes_seen < need && now_ns() < until)
+            poll_once(until - now_ns());
+        no_losses(dropped0, "joining");
+    }
+    /* Then the room settles: the server may announce the newcomers (hichat
+     * does after a quiet moment, a notice to every member for each). */
+    uint64_t quiet = 1000000000u;
+    deadline = now_ns() + 300ull * 1000000000u;
+    while (now_ns() - B.last_read_ns < quiet) {
+        if (now_ns() > deadline)
+            die("the room did not fall quiet within 300 s of everyone joining");
+        poll_once(quiet - (now_ns() - B.last_read_ns));
+    }
+}
+
+/* Sets up the members and publishers, and joins them all. */
 static void setup(void)
 {
     int subs = B.members, pubs = B.target == T_REDIS ? B.senders : 0;
@@ -551,49 +614,10 @@ static void setup(void)
         B.sources = auto_sources(B.nconns);
 
     uint64_t t0 = now_ns();
-    for (int i = 0; i < B.nconns; i++) {
-        while (connecting >= CONNECT_WINDOW)
-            poll_once(100000000);
-        conn_open(&B.c[i], i);
-        connecting++;
-    }
-    while (connecting > 0)
-        poll_once(100000000);
-    if (B.dropped)
-        die("%d connection(s) lost while connecting; is the server's limit on clients "
-            "(hichat: --max-clients, --max-per-ip) too low?",
-            B.dropped);
-
-    /* In hichat the probing member hears everyone but itself. */
-    int need = receivers_total() - (B.target == T_HICHAT ? 1 : 0);
-    uint64_t seq = 0, deadline = now_ns() + 120ull * 1000000000u;
-    while (B.probes_seen < need) {
-        if (now_ns() > deadline)
-            die("only %d of %d members heard a message within 120 s", B.probes_seen, need);
-        if (publish(0, PROBE_STEP, seq++, now_ns()) < 0)
-            die("the first sender's connection is gone");
-        flush_publishers();
-        uint64_t until = now_ns() + 300000000u;
-        while (B.probes_seen < need && now_ns() < until)
-            poll_once(until - now_ns());
-        if (B.dropped)
-            die("%d connection(s) lost while joining; is the server's limit on clients "
-                "(hichat: --max-clients, --max-per-ip) too low?",
-                B.dropped);
-    }
-    /* Then the room settles: the server may announce the newcomers (hichat
-     * does after a quiet moment, a notice to every member for each). */
-    uint64_t quiet = 1000000000u;
-    deadline = now_ns() + 300ull * 1000000000u;
-    while (now_ns() - B.last_read_ns < quiet) {
-        if (now_ns() > deadline)
-            die("the room did not fall quiet within 300 s of everyone joining");
-        poll_once(quiet - (now_ns() - B.last_read_ns));
-    }
+    join_all();
     printf("ready target=%s members=%d senders=%d recipients_per_msg=%d sources=%d "
            "setup_s=%.2f\n",
-           B.target == T_REDIS ? "redis" : "hichat", B.members, B.senders, B.recips, B.sources,
-           (double)(now_ns() - t0) / 1e9);
+           target_name(), B.members, B.senders, B.recips, B.sources, (double)(now_ns() - t0) / 1e9);
     fflush(stdout);
 }
 
@@ -683,11 +707,10 @@ static result run_step(double rate)
            " delivered=%" PRIu64 " lost=%" PRIu64 " dropped=%d delivered_per_s=%.0f"
            " p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f"
            " server_cpu=%.2f server_ns_per_delivery=%.1f gen_cpu=%.2f ok=%d%s\n",
-           B.target == T_REDIS ? "redis" : "hichat", B.members, rate, r.msgs, r.expected, r.got,
-           r.lost, r.dropped, r.delivered_per_s, (double)r.p50 / 1e3, (double)r.p90 / 1e3,
-           (double)r.p99 / 1e3, (double)r.p999 / 1e3, (double)r.max / 1e3, r.server_cpu,
-           r.cpu_ns_per_delivery, r.gen_cpu, r.ok,
-           r.backlog ? " (the server stopped reading the senders)" : "");
+           target_name(), B.members, rate, r.msgs, r.expected, r.got, r.lost, r.dropped,
+           r.delivered_per_s, (double)r.p50 / 1e3, (double)r.p90 / 1e3, (double)r.p99 / 1e3,
+           (double)r.p999 / 1e3, (double)r.max / 1e3, r.server_cpu, r.cpu_ns_per_delivery,
+           r.gen_cpu, r.ok, r.backlog ? " (the server stopped reading the senders)" : "");
     fflush(stdout);
     /* A pause between steps, so one step's backlog does not start the next. */
     for (uint64_t until = now_ns() + 200000000u; now_ns() < until;)
@@ -698,14 +721,14 @@ static result run_step(double rate)
 static void print_best(const result *best)
 {
     if (!best) {
-        printf("best target=%s members=%d none: even the first rate failed\n",
-               B.target == T_REDIS ? "redis" : "hichat", B.members);
+        printf("best target=%s members=%d none: even the first rate failed\n", target_name(),
+               B.members);
         return;
     }
     printf("best target=%s members=%d rate=%.0f delivered_per_s=%.0f p99_us=%.1f"
            " server_ns_per_delivery=%.1f\n",
-           B.target == T_REDIS ? "redis" : "hichat", B.members, best->rate, best->delivered_per_s,
-           (double)best->p99 / 1e3, best->cpu_ns_per_delivery);
+           target_name(), B.members, best->rate, best->delivered_per_s, (double)best->p99 / 1e3,
+           best->cpu_ns_per_delivery);
 }
 
 /* Raises the rate by --grow until two rates in a row fail, or one loses a
@@ -732,7 +755,13 @@ static int sweep(void)
         rate *= B.grow;
     }
     double lo = have ? best.rate : 0;
-    for (int i = 0; hi > lo && have && i < B.refine && B.dropped == 0; i++) {
+    for (int i = 0; hi > lo && have && i < B.refine; i++) {
+        if (r.dropped) { /* the members the last step cost come back first */
+            int lost = r.dropped;
+            join_all();
+            printf("rejoin target=%s members=%d rejoined=%d\n", target_name(), B.members, lost);
+            fflush(stdout);
+        }
         rate = (lo + hi) / 2;
         r = run_step(rate);
         if (r.ok)
@@ -754,8 +783,7 @@ static int idle(long rss0)
     long rss1 = server_rss_kib(), hwm = server_hwm_kib();
     printf("idle target=%s members=%d server_rss_before_kib=%ld server_rss_after_kib=%ld"
            " server_rss_peak_kib=%ld bytes_per_member=%.0f\n",
-           B.target == T_REDIS ? "redis" : "hichat", B.members, rss0, rss1, hwm,
-           (double)(rss1 - rss0) * 1024.0 / B.members);
+           target_name(), B.members, rss0, rss1, hwm, (double)(rss1 - rss0) * 1024.0 / B.members);
     return 0;
 }
 
@@ -782,7 +810,8 @@ static void usage(FILE *f)
           "      --size BYTES       message payload size (default 64; 29-4000)\n"
           "      --sweep            raise the rate by --grow until two steps in a row\n"
           "                         fail (or one loses something), then bisect --refine\n"
-          "                         times below the first failure above the best rate\n"
+          "                         times below the first failure above the best rate,\n"
+          "                         first connecting again any member a step cost\n"
           "                         (exit 2 if none held)\n"
           "      --grow F           rate factor between sweep steps (default 1.5)\n"
           "      --refine K         bisection steps after the first failure (default 3)\n"

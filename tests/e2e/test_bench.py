@@ -86,6 +86,25 @@ def test_bench_sweep_finds_the_rate_a_limited_server_holds():
     check(best["rate"] == "400", best["text"])
 
 
+def test_bench_sweep_brings_back_members_a_step_cost_before_bisecting():
+    # 50 lines/s against --msg-rate 10 holds the sender back past the 1 s
+    # flood timeout: the server cuts it (a member lost), so the sweep stops
+    # climbing; it connects the member again and bisects, at 27.5/s.
+    srv = Server("--flood-timeout", "1")
+    r, lines = run_bench("-p", srv.port, "-n", 3, "-r", 5, "--sweep", "--grow", 10,
+                         "--refine", 1, "-d", 2, "--drain", 1, "--p99-max", 100000)
+    check(r.returncode == 0, "exit 0: %s" % r.stderr)
+    kinds = [d["kind"] for d in lines]
+    check(kinds == ["ready", "step", "step", "rejoin", "step", "best"], [d["text"] for d in lines])
+    steps = [d for d in lines if d["kind"] == "step"]
+    check([s["rate"] for s in steps] == ["5", "50", "28"], [s["text"] for s in steps])
+    check(steps[0]["ok"] == "1" and steps[1]["dropped"] == "1", [s["text"] for s in steps])
+    check(only(lines, "rejoin")["rejoined"] == "1", lines)
+    check(only(lines, "best")["rate"] == "5", lines)
+    check(len(re.findall(r"^disconnect .* \(flooding\)$", srv.stderr(), re.M)) >= 1,
+          srv.stderr()[-400:])
+
+
 def test_bench_sweep_with_nothing_held_says_so_and_exits_2():
     srv = Server("--msg-rate", "0")
     r, lines = run_bench("-p", srv.port, "-n", 3, "-r", 100, "--sweep", "-d", 0.2,
