@@ -154,11 +154,7 @@ int parse_num(const char *s, long long min, long long max, long long *out, const
 int ascii_casecmp(const char *a, const char *b)
 {
     for (;; a++, b++) {
-        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
-        if (ca >= 'A' && ca <= 'Z')
-            ca = (unsigned char)(ca - 'A' + 'a');
-        if (cb >= 'A' && cb <= 'Z')
-            cb = (unsigned char)(cb - 'A' + 'a');
+        int ca = ascii_lower((unsigned char)*a), cb = ascii_lower((unsigned char)*b);
         if (ca != cb || ca == '\0')
             return ca - cb;
     }

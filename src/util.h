@@ -36,6 +36,10 @@ int parse_num(const char *s, long long min, long long max, long long *out, const
 
 /* Case-insensitive (ASCII only) comparison of two byte strings. */
 int ascii_casecmp(const char *a, const char *b);
+static inline int ascii_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
 
 #define ARRAY_LEN(a)                  (sizeof(a) / sizeof((a)[0]))
 #define CONTAINER_OF(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))

@@ -40,5 +40,6 @@ void test_loop(void);
 void test_ipcount(void);
 void test_histo(void);
 void test_edit(void);
+void test_roster(void);
 
 #endif

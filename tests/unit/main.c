@@ -27,6 +27,7 @@ int main(void)
     run("ipcount", test_ipcount);
     run("histo", test_histo);
     run("edit", test_edit);
+    run("roster", test_roster);
     printf("unit: %d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
 }

@@ -1,0 +1,129 @@
+/* roster: the server's lines told apart by shape, the set of nicks (ASCII
+ * case ignored, bounded), completion, nick colours and mentions. */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "roster.h"
+
+static line_info L;
+
+static int parsed(const char *s, line_kind k, const char *a, const char *b, size_t count)
+{
+    line_parse(s, strlen(s), &L);
+    if (L.kind != k)
+        return 0;
+    if (a && (L.alen != strlen(a) || memcmp(L.a, a, L.alen) != 0))
+        return 0;
+    if (b && (L.blen != strlen(b) || memcmp(L.b, b, L.blen) != 0))
+        return 0;
+    return L.count == count;
+}
+
+#define XIAOMING "\xe5\xb0\x8f\xe6\x98\x8e" /* 小明 */
+
+void test_roster(void)
+{
+    /* the shapes of docs/protocol.md */
+    CHECK(parsed("<alice> hi there", LINE_MSG, "alice", NULL, 0) && L.text == 8);
+    CHECK(parsed("<" XIAOMING "> \xe4\xbd\xa0\xe5\xa5\xbd", LINE_MSG, XIAOMING, NULL, 0));
+    CHECK(parsed("*bob* psst", LINE_PRIV_IN, "bob", NULL, 0) && L.text == 6);
+    CHECK(parsed("-> *bob* psst", LINE_PRIV_OUT, "bob", NULL, 0) && L.text == 9);
+    CHECK(parsed("! nick \"x y\" is in use", LINE_ERROR, NULL, NULL, 0) && L.text == 2);
+    CHECK(parsed("* welcome to hichat, guest7 (3 members here); type /help for commands",
+                 LINE_WELCOME, "guest7", NULL, 3));
+    CHECK(parsed("* welcome to hichat, solo (1 member here); type /help", LINE_WELCOME, "solo",
+                 NULL, 1));
+    CHECK(parsed("* alice joined", LINE_JOIN, "alice", NULL, 0));
+    CHECK(parsed("* alice left (quit: bye now)", LINE_LEAVE, "alice", NULL, 0));
+    CHECK(parsed("* alice left (connection closed)", LINE_LEAVE, "alice", NULL, 0));
+    CHECK(parsed("* al is now known as alice", LINE_RENAME, "al", "alice", 0));
+    CHECK(parsed("* you are alice", LINE_YOU_ARE, "alice", NULL, 0));
+    CHECK(parsed("* you are already alice", LINE_YOU_ARE, "alice", NULL, 0));
+    CHECK(parsed("* 3 members: alice, bob, carol", LINE_WHO, "alice, bob, carol", NULL, 3));
+    CHECK(parsed("* 1 member: me", LINE_WHO, "me", NULL, 1));
+    /* near misses are notices or plain lines, never half-parsed */
+    CHECK(parsed("* bob waves", LINE_NOTICE, "bob", NULL, 0) && L.text == 2);
+    CHECK(parsed("* the whole room joined", LINE_NOTICE, "the", NULL, 0));
+    CHECK(parsed("* a b is now known as c", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("* x left early", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("* you are not welcome", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("* welcome to hichat, a b (3 members here)", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("* 3 apples: a, b", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("<a b> hi", LINE_OTHER, NULL, NULL, 0));
+    CHECK(parsed("<alice>hi", LINE_OTHER, NULL, NULL, 0));
+    CHECK(parsed("<alice>", LINE_OTHER, NULL, NULL, 0));
+    CHECK(parsed("<", LINE_OTHER, NULL, NULL, 0));
+    CHECK(parsed("*", LINE_OTHER, NULL, NULL, 0));
+    CHECK(parsed("", LINE_OTHER, NULL, NULL, 0));
+    CHECK(parsed("hello", LINE_OTHER, NULL, NULL, 0));
+    CHECK(parsed("<\x1b[31m> hi", LINE_OTHER, NULL, NULL, 0));
+    /* every prefix of every shape parses without reading past its end */
+    {
+        static const char *const all[] = {"* welcome to hichat, guest7 (3 members here)",
+                                          "* al is now known as alice", "-> *bob* x",
+                                          "* 12 members: a, b", "* you are already x"};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+            for (size_t n = 0; n <= strlen(all[i]); n++) {
+                char copy[64];
+                memcpy(copy, all[i], n); /* no terminator: ASan sees overreads */
+                line_parse(copy, n, &L);
+                CHECK(L.alen <= n && L.text <= n);
+            }
+    }
+
+    /* the set: sorted, unique ignoring case, removable */
+    roster r;
+    roster_init(&r);
+    CHECK(roster_add(&r, "bob", 3) == 1);
+    CHECK(roster_add(&r, "Alice", 5) == 1);
+    CHECK(roster_add(&r, "alice", 5) == 0);
+    CHECK(roster_add(&r, "carol", 5) == 1);
+    CHECK(roster_add(&r, "a b", 3) == 0);
+    CHECK(r.n == 3 && strcmp(r.v[0], "Alice") == 0 && strcmp(r.v[2], "carol") == 0);
+    CHECK(roster_has(&r, "ALICE", 5) && !roster_has(&r, "al", 2));
+    CHECK(roster_remove(&r, "BOB", 3) == 1 && roster_remove(&r, "bob", 3) == 0 && r.n == 2);
+    CHECK(roster_add_list(&r, "dave, eve, alice", 16) == 3 && r.n == 4);
+    roster_clear(&r);
+    CHECK(r.n == 0);
+    char nick[16];
+    for (int i = 0; i < ROSTER_MAX + 5; i++) {
+        int n = snprintf(nick, sizeof nick, "n%d", i);
+        roster_add(&r, nick, (size_t)n);
+    }
+    CHECK(r.n == ROSTER_MAX);
+    roster_clear(&r);
+
+    /* completion cycles through the matches in order and wraps */
+    char *sorted[] = {"Alan", "alfred", "alice", "bob"};
+    CHECK(strcmp(complete_next(sorted, 4, "al", 2, NULL), "Alan") == 0);
+    CHECK(strcmp(complete_next(sorted, 4, "AL", 2, "Alan"), "alfred") == 0);
+    CHECK(strcmp(complete_next(sorted, 4, "al", 2, "alice"), "Alan") == 0);
+    CHECK(strcmp(complete_next(sorted, 4, "", 0, "alice"), "bob") == 0);
+    CHECK(complete_next(sorted, 4, "z", 1, NULL) == NULL);
+    CHECK(strcmp(complete_next(sorted, 4, "bob", 3, "bob"), "bob") == 0);
+
+    /* colours: stable, case-blind, spread */
+    CHECK(nick_colour("alice", 5, 12) == nick_colour("ALICE", 5, 12));
+    CHECK(nick_colour("alice", 5, 12) < 12 && nick_colour("x", 1, 0) == 0);
+    {
+        int used[12] = {0}, kinds = 0;
+        for (int i = 0; i < 100; i++) {
+            int n = snprintf(nick, sizeof nick, "guest%d", i);
+            used[nick_colour(nick, (size_t)n, 12)] = 1;
+        }
+        for (int i = 0; i < 12; i++)
+            kinds += used[i];
+        CHECKF(kinds >= 10, "100 nicks used %d of 12 colours", kinds);
+    }
+
+    /* mentions: a word of its own, case ignored */
+    CHECK(mentions("hi alice!", 9, "alice", 5));
+    CHECK(mentions("ALICE: look", 11, "alice", 5));
+    CHECK(mentions("@alice", 6, "alice", 5));
+    CHECK(!mentions("malice", 6, "alice", 5));
+    CHECK(!mentions("alice_b", 7, "alice", 5));
+    CHECK(!mentions("alic", 4, "alice", 5));
+    CHECK(!mentions("anything", 8, "", 0));
+    CHECK(mentions("\xe4\xbd\xa0\xe5\xa5\xbd" XIAOMING, 12, XIAOMING, 6));
+}
