@@ -105,6 +105,14 @@ static void cut(edit *e, size_t from, size_t to, int keep)
     e->cur = from;
 }
 
+int edit_replace(edit *e, size_t from, const char *s, size_t n)
+{
+    if (from > e->cur || e->len - (e->cur - from) + n > EDIT_MAX)
+        return -1;
+    cut(e, from, e->cur, 0);
+    return edit_insert(e, s, n);
+}
+
 void edit_left(edit *e)
 {
     e->cur = edit_prev(e->line, e->len, e->cur);

@@ -34,6 +34,9 @@ void edit_free(edit *e);
 /* Inserts s[0..n) at the cursor; returns -1 (and changes nothing) if the
  * line would pass EDIT_MAX. */
 int edit_insert(edit *e, const char *s, size_t n);
+/* Replaces [from, cursor) with s[0..n), the cursor after it (completion);
+ * -1 and no change if from is past the cursor or the line would overflow. */
+int edit_replace(edit *e, size_t from, const char *s, size_t n);
 void edit_left(edit *e);
 void edit_right(edit *e);
 void edit_home(edit *e);

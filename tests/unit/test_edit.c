@@ -165,4 +165,18 @@ void test_edit(void)
     edit_window(&E, 5, &from, &to, &col);
     CHECK(from == 6 && to == 12 && col == 4);
     edit_free(&E);
+
+    /* replace: what completion does to the word before the cursor */
+    set("hi al there", 5);
+    CHECK(edit_replace(&E, 3, "alice", 5) == 0 && is("hi alice there", 8));
+    CHECK(edit_replace(&E, 9, "x", 1) == -1 && is("hi alice there", 8));
+    CHECK(edit_replace(&E, 8, ": ", 2) == 0 && is("hi alice:  there", 10));
+    {
+        memset(big, 'a', EDIT_MAX - 2);
+        big[EDIT_MAX - 2] = '\0';
+        set(big, EDIT_MAX - 2);
+        CHECK(edit_replace(&E, EDIT_MAX - 3, "xyzw", 4) == -1 && E.len == EDIT_MAX - 2);
+        CHECK(edit_replace(&E, EDIT_MAX - 3, "xyz", 3) == 0 && E.len == EDIT_MAX);
+    }
+    edit_free(&E);
 }
