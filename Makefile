@@ -26,6 +26,10 @@ CFLAGS ?= -O2
 CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
 endif
 
+# The full-screen client (src/tui.c) uses ncurses' wide-character build.
+CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
+CURSES_LIBS   := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
+
 SRC      := $(wildcard src/*.c)
 OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 LIBOBJ   := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
@@ -44,11 +48,13 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 $(BUILD)/unit/%.o: tests/unit/%.c | $(BUILD)/unit
 	$(CC) $(CFLAGS) -Isrc -Ibench -MMD -MP -c $< -o $@
 
+$(BUILD)/obj/tui.o: CFLAGS += $(CURSES_CFLAGS)
+
 $(BIN): $(OBJ)
-	$(CC) $(LDFLAGS) $^ -o $@
+	$(CC) $(LDFLAGS) $^ $(CURSES_LIBS) -o $@
 
 $(UNIT): $(UNIT_OBJ) $(LIBOBJ) $(BUILD)/bench/histo.o
-	$(CC) $(LDFLAGS) $^ -lm -o $@
+	$(CC) $(LDFLAGS) $^ $(CURSES_LIBS) -lm -o $@
 
 # The load generator (bench/bench.c; see docs/performance.md).
 BENCH := $(BUILD)/hichat-bench

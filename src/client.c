@@ -1,10 +1,19 @@
 /* client.c - hichat connect: the terminal (or a pipe) and one socket on one
  * loop, full duplex.
  *
- * On a terminal the user edits a line (term.c) while arriving lines are
- * printed above it. Otherwise it behaves like nc: stdin bytes go to the
- * server, received lines go to stdout, EOF on stdin half-closes, and the
- * program ends when the server closes. */
+ * On a terminal it is full screen (tui.c): messages scroll above a status
+ * line and the line being typed. With --no-tui, or when the screen cannot be
+ * set up, the user edits a line (term.c) while arriving lines are printed
+ * above it. Otherwise it behaves like nc: stdin bytes go to the server,
+ * received lines go to stdout, EOF on stdin half-closes, and the program
+ * ends when the server closes.
+ *
+ * --reconnect: a connection lost (not one the user ended) is dialled again
+ * after 1, 2, 4 ... 30 s (each a quarter more or less, so that a room which
+ * lost its server does not come back all in the same millisecond), asking
+ * for the nick the server last gave us. The full screen also stays up after
+ * a loss without --reconnect, saying so, until the user leaves or types
+ * /reconnect. */
 #include "client.h"
 
 #include <errno.h>
@@ -14,6 +23,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -21,14 +31,20 @@
 #include "loop.h"
 #include "net.h"
 #include "out.h"
+#include "roster.h"
 #include "server.h"
 #include "term.h"
 #include "text.h"
 #include "trace.h"
+#include "tui.h"
 #include "util.h"
 
 #define CONNECT_TIMEOUT_MS 10000
-#define READ_SIZE          65536
+/* Dialling again holds the screen still at most this long per address. */
+#define RECONNECT_TIMEOUT_MS 3000
+#define RETRY_FIRST_MS       1000
+#define RETRY_MAX_MS         30000
+#define READ_SIZE            65536
 /* A received line longer than this is shown in pieces of this size. */
 #define RECV_LINE_MAX 65536
 /* Input waiting for the socket; stdin is not read while it is this full. */
@@ -53,9 +69,12 @@
 
 typedef struct {
     loop *l;
-    int fd;
+    const client_opts *opt;
+    char host[256], port[16];
+    int fd; /* -1 while not connected */
     int sfd;
     term *term;
+    tui *tui;
     out *o;
     buf send;       /* bytes for the server */
     char *recv;     /* RECV_LINE_MAX + 1 + READ_SIZE: partial line + new bytes */
@@ -79,10 +98,17 @@ typedef struct {
     int udp_tries;      /* join datagrams sent so far */
     int udp_leaving;    /* sent /quit: ending */
     loop_timer udp_timer; /* join retries, then keepalives, then the end */
+    char nick[NICK_MAX + 1]; /* what the server last said we are */
+    int bye;                 /* the server said "* bye" */
+    int leaving;             /* the user asked to leave */
+    unsigned retries;        /* dial attempts since the last welcome */
+    loop_timer retry;
 } client;
 
 static void update_masks(client *c);
 static void stdin_file_refill(client *c);
+static void lost(client *c, const char *why);
+static void udp_queue_join(client *c);
 
 static void finish(client *c, int status)
 {
@@ -99,13 +125,25 @@ static const char *eol_clear(const client *c)
     return c->term ? "\r\x1b[K" : "";
 }
 
+/* Whether losing the connection is survivable: the screen stays up, or we
+ * dial again. */
+static int outlives_connection(const client *c)
+{
+    return c->tui || c->opt->reconnect;
+}
+
 /* A network call failed for good: say what, naming errno with a hint, and
- * end with status 1. */
+ * end with status 1, or (full screen, --reconnect) carry on disconnected. */
 static void net_failed(client *c, const char *what)
 {
-    char d[200];
+    char d[200], why[400];
     errno_describe(d, sizeof d, errno, c->target);
-    fprintf(stderr, "%shichat: %s %s: %s\n", eol_clear(c), what, c->target, d);
+    snprintf(why, sizeof why, "%s %s: %s", what, c->target, d);
+    if (outlives_connection(c)) {
+        lost(c, why);
+        return;
+    }
+    fprintf(stderr, "%shichat: %s\n", eol_clear(c), why);
     finish(c, 1);
 }
 
@@ -137,14 +175,40 @@ static int udp_control(client *c, const char *line, size_t len)
     return 0;
 }
 
+static void set_nick(client *c, const char *nick, size_t len)
+{
+    memcpy(c->nick, nick, len); /* a valid nick: at most NICK_MAX */
+    c->nick[len] = '\0';
+}
+
+/* Keeps what the server says we are, to ask for it again on reconnecting. */
+static void track_nick(client *c, const char *line, size_t len)
+{
+    line_info li;
+    if (len < 2 || line[0] != '*' || line[1] != ' ')
+        return;
+    if (len == 5 && memcmp(line, "* bye", 5) == 0) {
+        c->bye = 1;
+        return;
+    }
+    line_parse(line, len, &li);
+    if (li.kind == LINE_WELCOME || li.kind == LINE_YOU_ARE)
+        set_nick(c, li.a, li.alen);
+    else if (li.kind == LINE_RENAME && strlen(c->nick) == li.alen &&
+             memcmp(c->nick, li.a, li.alen) == 0)
+        set_nick(c, li.b, li.blen);
+}
+
 static void show(client *c, const char *line, size_t len)
 {
     static const char welcome[] = "* welcome to hichat";
     if (c->udp && udp_control(c, line, len))
         return;
     c->lines_in++;
+    track_nick(c, line, len);
     if (len >= sizeof welcome - 1 && memcmp(line, welcome, sizeof welcome - 1) == 0) {
         c->welcomed = 1;
+        c->retries = 0;
         if (c->udp && !c->udp_joined) {
             c->udp_joined = 1;
             loop_timer_arm(c->l, &c->udp_timer, UDP_KEEPALIVE_MS);
@@ -152,6 +216,10 @@ static void show(client *c, const char *line, size_t len)
     }
     else if (len >= 2 && line[0] == '!' && line[1] == ' ')
         snprintf(c->last_error, sizeof c->last_error, "%.*s", (int)len, line);
+    if (c->tui) {
+        tui_line(c->tui, line, len);
+        return;
+    }
     if (c->term) {
         term_print(c->term, line, len);
         return;
@@ -298,19 +366,20 @@ static void sock_io(loop *l, int fd, void *data, int mask)
 {
     client *c = data;
     (void)l, (void)fd;
-    if (c->done)
+    if (c->done || c->fd < 0)
         return;
     if (mask & LOOP_READ)
         sock_readable(c);
     else
         sock_writable(c);
-    update_masks(c);
+    if (c->fd >= 0)
+        update_masks(c);
 }
 
 /* Queues bytes for the server; they go when the socket is writable. */
 static void send_bytes(client *c, const char *p, size_t n)
 {
-    if (c->wr_shut)
+    if (c->wr_shut || c->fd < 0)
         return;
     if (buf_append(&c->send, p, n) < 0) {
         /* Only a terminal gets here (stdin pauses first): say so, keep going. */
@@ -324,6 +393,10 @@ static void send_bytes(client *c, const char *p, size_t n)
 static void stdin_eof(client *c)
 {
     c->stdin_done = 1;
+    if (c->fd < 0) {
+        finish(c, 0); /* nothing to say goodbye to */
+        return;
+    }
     if (c->udp) {
         /* No stream to half-close: say goodbye, wait a moment for "* bye". */
         send_bytes(c, "/quit\n", 6);
@@ -341,7 +414,10 @@ static void stdin_eof(client *c)
 static void local_stats(client *c)
 {
     char info[512], line[700];
-    net_sock_info(c->fd, info, sizeof info);
+    if (c->fd >= 0)
+        net_sock_info(c->fd, info, sizeof info);
+    else
+        snprintf(info, sizeof info, "not connected");
     int n = snprintf(line, sizeof line, "* stats %s in=%lluB/%llu out=%lluB/%llu", info,
                      c->bytes_in, c->lines_in, c->bytes_out, c->lines_out);
     show(c, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -391,7 +467,7 @@ static void stdin_readable(loop *l, int fd, void *data, int mask)
     char in[READ_SIZE];
     (void)mask;
 
-    if (!send_room(c) || c->stdin_done)
+    if (!send_room(c) || c->stdin_done || c->fd < 0)
         return; /* unwatched by update_masks below; nothing is read to drop */
     ssize_t n = read(fd, in, sizeof in);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -399,7 +475,8 @@ static void stdin_readable(loop *l, int fd, void *data, int mask)
     if (n <= 0)
         loop_unwatch(l, fd);
     stdin_take(c, in, n);
-    update_masks(c);
+    if (c->fd >= 0)
+        update_masks(c);
 }
 
 /* stdin is a regular file (or /dev/null): epoll cannot watch it, and reading
@@ -407,7 +484,7 @@ static void stdin_readable(loop *l, int fd, void *data, int mask)
 static void stdin_file_refill(client *c)
 {
     char in[READ_SIZE];
-    while (c->stdin_file && !c->stdin_done && send_room(c)) {
+    while (c->stdin_file && !c->stdin_done && c->fd >= 0 && send_room(c)) {
         ssize_t n = read(STDIN_FILENO, in, sizeof in);
         if (n < 0 && errno == EINTR)
             continue;
@@ -422,6 +499,11 @@ static void term_line(void *data, const char *line, size_t len)
         local_stats(c);
         return;
     }
+    if (c->fd < 0) {
+        const char msg[] = "(not sent: not connected)";
+        term_print(c->term, msg, sizeof msg - 1);
+        return;
+    }
     send_bytes(c, line, len);
     send_bytes(c, "\n", 1);
     c->lines_out++;
@@ -432,8 +514,61 @@ static void term_eof(void *data)
 {
     client *c = data;
     stdin_eof(c);
-    update_masks(c);
+    if (c->fd >= 0)
+        update_masks(c);
 }
+
+/* ---- the full screen's hooks ---- */
+
+static int connected(const client *c)
+{
+    return c->fd >= 0 && !c->sock_eof && !c->wr_shut;
+}
+
+static int tui_send(void *data, const char *line, size_t len)
+{
+    client *c = data;
+    if (!connected(c) || buf_len(&c->send) + len + 1 > SEND_QUEUE)
+        return -1;
+    send_bytes(c, line, len);
+    send_bytes(c, "\n", 1);
+    c->lines_out++;
+    update_masks(c);
+    return 0;
+}
+
+static void tui_quit(void *data, const char *line, size_t len)
+{
+    client *c = data;
+    c->leaving = 1;
+    loop_timer_cancel(c->l, &c->retry);
+    if (line && connected(c)) {
+        tui_send(c, line, len); /* the server says "* bye" and closes */
+        tui_state(c->tui, 1, "leaving");
+        return;
+    }
+    finish(c, 0);
+}
+
+static void dial(loop *l, loop_timer *t);
+
+static void tui_reconnect(void *data)
+{
+    client *c = data;
+    if (c->fd >= 0) {
+        tui_note(c->tui, TUI_NOTICE, "* already connected to %s", c->target);
+        return;
+    }
+    c->retries = 0;
+    loop_timer_arm(c->l, &c->retry, 0);
+}
+
+static void tui_stats(void *data)
+{
+    local_stats(data);
+}
+
+/* ---- the connection ---- */
 
 /* Watches fd for mask, or not at all when mask is 0: an fd that is not
  * watched cannot report a hang-up over and over while we wait. */
@@ -447,17 +582,132 @@ static void interest(client *c, int fd, int mask, loop_io_fn *fn)
         loop_set_mask(c->l, fd, mask);
 }
 
+/* Closes the connection and forgets what belonged to it. */
+static void hang_up(client *c)
+{
+    if (c->fd >= 0) {
+        loop_unwatch(c->l, c->fd);
+        trace_close(c->fd);
+        c->fd = -1;
+    }
+    loop_timer_cancel(c->l, &c->pause);
+    loop_timer_cancel(c->l, &c->udp_timer);
+    buf_clear(&c->send);
+    buf_init(&c->send, SEND_QUEUE);
+    c->recvlen = 0;
+    c->sock_eof = c->wr_shut = c->welcomed = 0;
+    c->udp_joined = c->udp_tries = c->udp_leaving = 0;
+    c->last_error[0] = '\0';
+}
+
+/* 1, 2, 4 ... 30 s, each a quarter more or less. */
+static unsigned retry_delay(unsigned tries)
+{
+    unsigned base = RETRY_FIRST_MS;
+    for (unsigned i = 1; i < tries && base < RETRY_MAX_MS; i++)
+        base *= 2;
+    if (base > RETRY_MAX_MS)
+        base = RETRY_MAX_MS;
+    return base - base / 4 + (unsigned)(random() % (base / 2 + 1));
+}
+
+/* Schedules the next dial, or says why there is none. */
+static void dial_later(client *c, const char *why)
+{
+    if (!c->opt->reconnect) { /* only the full screen outlives a loss without it */
+        tui_state(c->tui, 0, "disconnected");
+        tui_note(c->tui, TUI_ERROR, "! %s", why);
+        tui_note(c->tui, TUI_NOTICE, "* /reconnect to try again, /quit or Ctrl-D to leave");
+        return;
+    }
+    unsigned ms = retry_delay(++c->retries);
+    if (c->tui) {
+        tui_state(c->tui, 0, "reconnecting in %u s (try %u)", (ms + 500) / 1000, c->retries);
+        tui_note(c->tui, TUI_ERROR, "! %s; trying again in %.1f s", why, ms / 1000.0);
+    } else {
+        fprintf(stderr, "%shichat: %s; trying again in %.1f s\n", eol_clear(c), why, ms / 1000.0);
+    }
+    loop_timer_arm(c->l, &c->retry, ms);
+}
+
+/* The connection is gone (why: a phrase): dial again, wait on the screen,
+ * or end. */
+static void lost(client *c, const char *why)
+{
+    hang_up(c);
+    if (c->leaving || c->bye || c->stdin_done) {
+        finish(c, 0);
+        return;
+    }
+    dial_later(c, why);
+}
+
+/* Opens the connection; 0, or -1 with a reason in err. */
+static int open_conn(client *c, int timeout_ms, char *err, size_t errsz)
+{
+    const client_opts *opt = c->opt;
+    if (opt->unix_path)
+        c->fd = net_connect_unix(opt->unix_path, err, errsz);
+    else if (opt->udp)
+        c->fd = net_connect_udp(c->host, c->port, err, errsz);
+    else
+        c->fd = net_connect_tcp(c->host, c->port, timeout_ms, err, errsz);
+    if (c->fd < 0)
+        return -1;
+    if (loop_watch(c->l, c->fd, LOOP_READ, sock_io, c) < 0) {
+        snprintf(err, errsz, "cannot watch the socket: %s (%s)", errno_name(errno),
+                 strerror(errno));
+        trace_close(c->fd);
+        c->fd = -1;
+        return -1;
+    }
+    if (c->udp)
+        udp_queue_join(c); /* first, so the answer to it fits (see there) */
+    /* First, so that the first message already carries the nick: the one
+     * the server last gave us, or the one asked for. */
+    const char *nick = c->nick[0] ? c->nick : opt->nick;
+    if (nick) {
+        char line[NICK_MAX + 16];
+        int n = snprintf(line, sizeof line, "/nick %s\n", nick);
+        buf_append(&c->send, line, (size_t)n);
+        c->lines_out++;
+    }
+    return 0;
+}
+
+static void dial(loop *l, loop_timer *t)
+{
+    client *c = CONTAINER_OF(t, client, retry);
+    char err[NET_ERRLEN];
+    (void)l;
+    if (c->fd >= 0)
+        return;
+    if (open_conn(c, RECONNECT_TIMEOUT_MS, err, sizeof err) < 0) {
+        dial_later(c, err);
+        return;
+    }
+    if (c->tui)
+        tui_state(c->tui, 1, "connected");
+    else
+        fprintf(stderr, "%shichat: connected to %s again\n", eol_clear(c), c->target);
+    sock_writable(c);
+    if (c->fd >= 0)
+        update_masks(c);
+}
+
 /* Reads the socket only while stdout keeps up; writes it only while there is
  * something to send; reads stdin (pipe mode) only while the send queue has
  * room. Backpressure flows end to end instead of into memory. */
 static void update_masks(client *c)
 {
     if (out_failed(c->o)) {
-        if (!c->term)
+        if (!c->term && !c->tui)
             fprintf(stderr, "hichat: standard output closed; leaving\n");
         finish(c, 1);
         return;
     }
+    if (c->fd < 0)
+        return;
     int paused = reading_paused(c);
     int sendable = c->udp ? memchr(buf_data(&c->send), '\n', buf_len(&c->send)) != NULL
                           : buf_len(&c->send) > 0 && !c->wr_shut;
@@ -465,11 +715,20 @@ static void update_masks(client *c)
     interest(c, c->fd, m, sock_io);
     if (!paused && c->recvlen > 0 && !loop_timer_armed(&c->pause))
         loop_timer_arm(c->l, &c->pause, QUIET_PAUSE_MS);
-    if (!c->term && !c->stdin_file && !c->stdin_done)
+    if (!c->term && !c->tui && !c->stdin_file && !c->stdin_done)
         interest(c, STDIN_FILENO, send_room(c) ? LOOP_READ : 0, stdin_readable);
     if (c->sock_eof && out_pending(c->o) == 0) {
         /* Turned away before being let in ("! server full"): a failure. */
-        if (!c->welcomed && c->last_error[0]) {
+        int refused = !c->welcomed && c->last_error[0];
+        if (outlives_connection(c) && !c->bye && !c->leaving && !c->stdin_done) {
+            char why[sizeof c->last_error + NET_ADDRSTRLEN + 64];
+            if (refused)
+                snprintf(why, sizeof why, "%s refused the connection: %s", c->target,
+                         c->last_error + 2);
+            else
+                snprintf(why, sizeof why, "%s closed the connection", c->target);
+            lost(c, why);
+        } else if (refused) {
             fprintf(stderr, "hichat: %s refused the connection: %s\n", c->target,
                     c->last_error + 2);
             finish(c, 1);
@@ -500,8 +759,14 @@ static void udp_tick(loop *l, loop_timer *t)
         c->sock_eof = 1; /* no "* bye" came back: done all the same */
     } else if (!c->udp_joined) {
         if (c->udp_tries >= UDP_TRIES) {
-            fprintf(stderr, "hichat: no answer from %s after %d tries \u2014 is hichat serve "
-                    "--udp running there?\n", c->target, UDP_TRIES);
+            char why[NET_ADDRSTRLEN + 128];
+            snprintf(why, sizeof why, "no answer from %s after %d tries \u2014 is hichat serve "
+                     "--udp running there?", c->target, UDP_TRIES);
+            if (c->tui) {
+                lost(c, why);
+                return;
+            }
+            fprintf(stderr, "hichat: %s\n", why);
             finish(c, 1);
             return;
         }
@@ -524,82 +789,103 @@ static void on_signal(loop *l, int fd, void *data, int mask)
     client *c = data;
     struct signalfd_siginfo si;
     (void)l, (void)mask;
-    if (read(fd, &si, sizeof si) == (ssize_t)sizeof si)
-        finish(c, 0); /* Ctrl-C is how a person leaves: a normal end */
+    if (read(fd, &si, sizeof si) != (ssize_t)sizeof si)
+        return;
+    if (si.ssi_signo == SIGWINCH) {
+        if (c->tui)
+            tui_resize(c->tui);
+        return;
+    }
+    finish(c, 0); /* Ctrl-C is how a person leaves: a normal end */
+}
+
+/* Full screen when both ends are a terminal, unless asked not to or when
+ * --trace would write over it. */
+static int wants_tui(const client_opts *opt)
+{
+    int tfd = trace_fd();
+    return !opt->no_tui && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
+           !(tfd >= 0 && isatty(tfd));
+}
+
+static void start_tui(client *c)
+{
+    char err[200];
+    tui_hooks h = {tui_send, tui_quit, tui_reconnect, tui_stats, c};
+    c->tui = tui_new(c->l, c->target, &h, err, sizeof err);
+    if (!c->tui)
+        fprintf(stderr, "hichat: no full screen (%s); using the line mode\n", err);
 }
 
 int client_run(const client_opts *opt)
 {
     client cl, *c = &cl;
-    char host[256], port[16], err[NET_ERRLEN];
+    char err[NET_ERRLEN];
     sigset_t mask;
 
     memset(c, 0, sizeof *c);
     c->fd = c->sfd = -1;
+    c->opt = opt;
     signal(SIGPIPE, SIG_IGN);
+    srandom((unsigned)time(NULL) ^ (unsigned)getpid());
     if (opt->unix_path) {
         snprintf(c->target, sizeof c->target, "unix:%s", opt->unix_path);
-        c->fd = net_connect_unix(opt->unix_path, err, sizeof err);
     } else {
-        if (net_split_hostport(opt->target, DEFAULT_PORT, host, sizeof host, port, sizeof port,
-                               err, sizeof err) < 0) {
+        if (net_split_hostport(opt->target, DEFAULT_PORT, c->host, sizeof c->host, c->port,
+                               sizeof c->port, err, sizeof err) < 0) {
             fprintf(stderr, "hichat: %s\n", err);
             return 2;
         }
         char hp[NET_ADDRSTRLEN];
-        net_target(host, port, hp, sizeof hp);
+        net_target(c->host, c->port, hp, sizeof hp);
         snprintf(c->target, sizeof c->target, "%s%s", opt->udp ? "udp:" : "", hp);
         c->udp = opt->udp;
-        c->fd = opt->udp ? net_connect_udp(host, port, err, sizeof err)
-                         : net_connect_tcp(host, port, CONNECT_TIMEOUT_MS, err, sizeof err);
-    }
-    if (c->fd < 0) {
-        fprintf(stderr, "hichat: %s\n", err);
-        return 1;
     }
     c->l = loop_new();
     if (!c->l) {
         fprintf(stderr, "hichat: epoll_create1: %s (%s)\n", errno_name(errno), strerror(errno));
-        trace_close(c->fd);
+        return 1;
+    }
+    buf_init(&c->send, SEND_QUEUE);
+    loop_timer_init(&c->udp_timer, udp_tick);
+    loop_timer_init(&c->retry, dial);
+    loop_timer_init(&c->pause, pause_over);
+    int first = open_conn(c, CONNECT_TIMEOUT_MS, err, sizeof err);
+    if (first < 0 && !opt->reconnect) {
+        fprintf(stderr, "hichat: %s\n", err);
+        buf_clear(&c->send);
+        loop_free(c->l);
         return 1;
     }
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGHUP);
+    int full = wants_tui(opt);
+    if (full)
+        sigaddset(&mask, SIGWINCH); /* taken here, not by ncurses' handler */
     sigprocmask(SIG_BLOCK, &mask, NULL);
     c->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    buf_init(&c->send, SEND_QUEUE);
     c->recv = xmalloc(RECV_LINE_MAX + 1 + READ_SIZE); /* a kept line may end in CR */
-    loop_timer_init(&c->pause, pause_over);
     c->o = out_new(c->l, STDOUT_FILENO, STDOUT_QUEUE);
     out_on_drain(c->o, stdout_drained, c);
     c->status = 0;
 
-    if (c->sfd < 0 || loop_watch(c->l, c->sfd, LOOP_READ, on_signal, c) < 0 ||
-        loop_watch(c->l, c->fd, LOOP_READ, sock_io, c) < 0) {
-        fprintf(stderr, "hichat: cannot watch the socket: %s (%s)\n", errno_name(errno),
+    if (c->sfd < 0 || loop_watch(c->l, c->sfd, LOOP_READ, on_signal, c) < 0) {
+        fprintf(stderr, "hichat: cannot watch for signals: %s (%s)\n", errno_name(errno),
                 strerror(errno));
         c->status = 1;
         goto out;
     }
-    loop_timer_init(&c->udp_timer, udp_tick);
-    if (c->udp)
-        udp_queue_join(c); /* first, so the answer to it fits (see above) */
-    if (opt->nick) {
-        /* First, so that the first message already carries the nick. */
-        char line[NICK_MAX + 16];
-        int n = snprintf(line, sizeof line, "/nick %s\n", opt->nick);
-        buf_append(&c->send, line, (size_t)n);
-        c->lines_out++;
-    }
-    if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+    if (full)
+        start_tui(c);
+    if (!c->tui && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
         c->term = term_new(c->l, STDIN_FILENO, c->o, "> ", term_line, term_eof, c);
-    if (!c->term && isatty(STDOUT_FILENO)) {
+    if (!c->term && !c->tui && isatty(STDOUT_FILENO)) {
         c->clean_out = 1;
         c->clean_buf = xmalloc(TEXT_CLEAN_MAX(RECV_LINE_MAX));
     }
-    if (!c->term && loop_watch(c->l, STDIN_FILENO, LOOP_READ, stdin_readable, c) < 0) {
+    if (!c->term && !c->tui && loop_watch(c->l, STDIN_FILENO, LOOP_READ, stdin_readable, c) < 0) {
         if (errno == EPERM) {
             c->stdin_file = 1;
             stdin_file_refill(c);
@@ -607,25 +893,32 @@ int client_run(const client_opts *opt)
             c->stdin_done = 1; /* no stdin at all (closed): just listen */
         }
     }
-    sock_writable(c);
-    update_masks(c);
+    if (first < 0) {
+        dial_later(c, err);
+    } else {
+        if (c->tui)
+            tui_state(c->tui, 1, "connected");
+        sock_writable(c);
+        update_masks(c);
+    }
     if (!c->done && loop_run(c->l) < 0) {
         fprintf(stderr, "hichat: epoll_wait: %s (%s)\n", errno_name(errno), strerror(errno));
         c->status = 1;
     }
 
 out:
+    tui_free(c->tui);
     term_free(c->term);
     if (c->o) {
         out_flush(c->o, 2000);
         out_free(c->o);
     }
+    hang_up(c);
     buf_clear(&c->send);
     free(c->recv);
     free(c->clean_buf);
     if (c->sfd >= 0)
         close(c->sfd);
-    trace_close(c->fd);
     loop_free(c->l);
     return c->status;
 }

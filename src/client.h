@@ -7,6 +7,8 @@ typedef struct {
     const char *nick;   /* sent as /nick right after connecting, or NULL */
     const char *unix_path; /* connect here instead of target, or NULL */
     int udp;               /* datagrams to target instead of a stream */
+    int no_tui;            /* the line mode even on a terminal */
+    int reconnect;         /* dial again, with back-off, when the connection is lost */
 } client_opts;
 
 /* Runs the client until the server closes, the user quits, or an error.

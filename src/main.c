@@ -90,8 +90,9 @@ static const char usage_connect[] =
     "       hichat connect --unix PATH [options]\n"
     "\n"
     "Joins the chat at HOST (default port " DEFAULT_PORT "; IPv6 as [::1]:PORT). On a\n"
-    "terminal you type while messages arrive; otherwise it works like nc: stdin\n"
-    "lines are sent, received lines are printed, and EOF on stdin half-closes.\n"
+    "terminal it is full screen: messages, a status line and your input line\n"
+    "(type /help there for the keys). Otherwise it works like nc: stdin lines\n"
+    "are sent, received lines are printed, and EOF on stdin half-closes.\n"
     "Exit status: 0 when the server closes or you quit, 1 on a network error,\n"
     "2 on a usage error.\n"
     "\n"
@@ -99,6 +100,10 @@ static const char usage_connect[] =
     "      --unix PATH        connect to the Unix-domain socket at PATH\n"
     "  -u, --udp              chat over UDP (hichat serve --udp): each line one\n"
     "                         datagram; joins with the server's token by itself\n"
+    "      --no-tui           on a terminal, the plain line mode instead of the\n"
+    "                         full screen (also chosen when TERM is unknown)\n"
+    "  -r, --reconnect        when the connection is lost, dial again after 1, 2,\n"
+    "                         4 ... 30 s and ask for the same nick (not with --udp)\n"
     "      --trace[=FILE]     print every socket system call as strace would\n"
     "                         (to FILE, or stderr)\n"
     "  -h, --help             this help\n";
@@ -282,6 +287,8 @@ static int cmd_connect(int argc, char **argv)
         {"trace", optional_argument, NULL, 'X'},
         {"unix", required_argument, NULL, 'U'},
         {"udp", no_argument, NULL, 'u'},
+        {"no-tui", no_argument, NULL, 'T'},
+        {"reconnect", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -289,7 +296,7 @@ static int cmd_connect(int argc, char **argv)
     int ch;
 
     /* Options may come before or after HOST. */
-    while ((ch = getopt_long(argc, argv, "n:uh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "n:urh", opts, NULL)) != -1) {
         switch (ch) {
         case 'n':
             if (nick_opt(optarg) < 0)
@@ -302,10 +309,15 @@ static int cmd_connect(int argc, char **argv)
             break;
         case 'U': o.unix_path = optarg; break;
         case 'u': o.udp = 1; break;
+        case 'T': o.no_tui = 1; break;
+        case 'r': o.reconnect = 1; break;
         case 'h': fputs(usage_connect, stdout); return 0;
         default: fprintf(stderr, "\n%s", usage_connect); return EXIT_USAGE;
         }
     }
+    if (o.udp && o.reconnect)
+        return usage_error(usage_connect, "--reconnect is for streams: UDP has no connection "
+                                          "to lose (the client keeps itself joined)");
     if (o.unix_path) {
         if (optind < argc || o.udp)
             return usage_error(usage_connect, "connect takes --unix PATH or HOST[:PORT], not both");

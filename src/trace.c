@@ -25,6 +25,10 @@ void trace_to(int fd)
     tfd = fd;
 }
 
+int trace_fd(void)
+{
+    return tfd;
+}
 
 /* ---- a line being built ---- */
 

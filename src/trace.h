@@ -20,6 +20,8 @@
 
 /* Starts tracing to fd (kept open by the caller); -1 stops. */
 void trace_to(int fd);
+/* Where tracing goes, or -1. */
+int trace_fd(void);
 
 int trace_socket(int domain, int type, int protocol);
 int trace_bind(int fd, const struct sockaddr *sa, socklen_t len);
