@@ -48,7 +48,7 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 $(BUILD)/unit/%.o: tests/unit/%.c | $(BUILD)/unit
 	$(CC) $(CFLAGS) -Isrc -Ibench -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/tui.o: CFLAGS += $(CURSES_CFLAGS)
+$(BUILD)/obj/tui.o $(FUZZ_DIR)/obj/tui.o $(REPLAY_DIR)/obj/tui.o: CFLAGS += $(CURSES_CFLAGS)
 
 $(BIN): $(OBJ)
 	$(CC) $(LDFLAGS) $^ $(CURSES_LIBS) -o $@
@@ -148,14 +148,15 @@ $(FUZZ_DIR)/obj/%.o: src/%.c | $(FUZZ_DIR)/obj
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CLANG_WARN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_LIBOBJ)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CLANG_WARN) -fsanitize=fuzzer -Isrc $< $(FUZZ_LIBOBJ) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CLANG_WARN) -fsanitize=fuzzer -Isrc $< $(FUZZ_LIBOBJ) \
+	    $(CURSES_LIBS) -o $@
 
 # Replay: the same harness with fuzz/replay.c's main(), any C compiler.
 $(REPLAY_DIR)/obj/%.o: src/%.c | $(REPLAY_DIR)/obj
 	$(CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
 $(REPLAY_DIR)/replay-%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $(REPLAY_LIBOBJ)
-	$(CC) $(FUZZ_CFLAGS) -Isrc fuzz/fuzz_$*.c fuzz/replay.c $(REPLAY_LIBOBJ) -o $@
+	$(CC) $(FUZZ_CFLAGS) -Isrc fuzz/fuzz_$*.c fuzz/replay.c $(REPLAY_LIBOBJ) $(CURSES_LIBS) -o $@
 
 $(FUZZ_DIR)/obj:
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz: needs $(FUZZ_CC) and libFuzzer" \

@@ -14,12 +14,19 @@
  *                    again changes nothing;
  *   text_nick_invalid accepts exactly what ref_nick_ok accepts, and a valid
  *                    nick is unchanged by cleaning;
- *   text_width       is 0, 1 or 2. */
+ *   text_width       is 0, 1 or 2;
+ *   line_parse       (the client's reading of server lines, src/roster.h)
+ *                    of each piece, copied to a buffer of exactly its size:
+ *                    every name it returns lies inside the line and is a
+ *                    valid nick, its text offset is inside the line, and a
+ *                    /who list adds no more names to a roster than it has
+ *                    ", "-separated parts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "roster.h"
 #include "text.h"
 
 /* Pieces checked as nicks per input, so a long input stays fast. */
@@ -141,6 +148,46 @@ static void check_nick(const unsigned char *s, size_t len)
     FUZZ_CHECK(n == len && memcmp(out, s, len) == 0);
 }
 
+static void check_name(const char *line, size_t n, const char *a, size_t alen)
+{
+    FUZZ_CHECK(a >= line && a + alen <= line + n);
+    FUZZ_CHECKF(alen > 0 && text_nick_invalid(a, alen) == NULL, "line_parse named a non-nick");
+}
+
+static void check_line(const unsigned char *s, size_t len)
+{
+    char *line = malloc(len ? len : 1); /* exactly the line: ASan sees overreads */
+    line_info li;
+    if (!line)
+        abort();
+    memcpy(line, s, len);
+    line_parse(line, len, &li);
+    FUZZ_CHECK(li.text <= len);
+    switch (li.kind) {
+    case LINE_RENAME: check_name(line, len, li.b, li.blen); /* fall through */
+    case LINE_MSG:
+    case LINE_PRIV_IN:
+    case LINE_PRIV_OUT:
+    case LINE_WELCOME:
+    case LINE_JOIN:
+    case LINE_LEAVE:
+    case LINE_YOU_ARE: check_name(line, len, li.a, li.alen); break;
+    case LINE_WHO: {
+        FUZZ_CHECK(li.a >= line && li.a + li.alen <= line + len);
+        roster r;
+        roster_init(&r);
+        size_t named = roster_add_list(&r, li.a, li.alen);
+        FUZZ_CHECK(r.n <= named);
+        for (size_t i = 0; i < r.n; i++)
+            FUZZ_CHECK(roster_has(&r, r.v[i], strlen(r.v[i])));
+        roster_clear(&r);
+        break;
+    }
+    default: break;
+    }
+    free(line);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_decode(data, size);
@@ -152,6 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (start <= size && pieces++ < PIECES_MAX) {
         const uint8_t *lf = memchr(data + start, '\n', size - start);
         size_t end = lf ? (size_t)(lf - data) : size;
+        check_line(data + start, end - start);
         if (end - start <= 2 * NICK_MAX) {
             check_nick(data + start, end - start);
             if (lf)

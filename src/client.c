@@ -51,7 +51,7 @@
 #define SEND_QUEUE (1024 * 1024)
 /* Output waiting for stdout; the socket is not read while it is this full,
  * so a slow reader of our stdout slows the server's sending, not our memory. */
-#define STDOUT_HIGH  (256 * 1024)
+#define STDOUT_HIGH (256 * 1024)
 /* Room for what one read can turn into past STDOUT_HIGH: a carried line
  * and a read's worth, tripled by cleaning in the worst case. */
 #define STDOUT_QUEUE (STDOUT_HIGH + 4 * (READ_SIZE + RECV_LINE_MAX))
@@ -82,22 +82,22 @@ typedef struct {
     int stdin_done; /* EOF (or Ctrl-D) seen; half-close once send drains */
     int in_partial; /* the last byte from stdin was not a LF */
     unsigned long long bytes_in, bytes_out, lines_in, lines_out; /* for /stats */
-    int stdin_file; /* stdin cannot be polled: read it when there is room */
-    int sock_eof;     /* the server closed; end once stdout has drained */
-    int welcomed;     /* saw hichat's greeting */
+    int stdin_file;       /* stdin cannot be polled: read it when there is room */
+    int sock_eof;         /* the server closed; end once stdout has drained */
+    int welcomed;         /* saw hichat's greeting */
     char last_error[200]; /* the last "! ..." line, for a refusal */
-    int clean_out;    /* stdout is a terminal: clean lines before showing */
-    char *clean_buf;  /* TEXT_CLEAN_MAX(RECV_LINE_MAX) */
+    int clean_out;        /* stdout is a terminal: clean lines before showing */
+    char *clean_buf;      /* TEXT_CLEAN_MAX(RECV_LINE_MAX) */
     int wr_shut;
     int status;
     char target[NET_ADDRSTRLEN + 16]; /* what we connected to, for messages */
     loop_timer pause;
-    int done;           /* finish() was called */
-    int udp;            /* datagrams: each line one */
-    int udp_joined;     /* the server let us in (its welcome arrived) */
-    int udp_tries;      /* join datagrams sent so far */
-    int udp_leaving;    /* sent /quit: ending */
-    loop_timer udp_timer; /* join retries, then keepalives, then the end */
+    int done;                /* finish() was called */
+    int udp;                 /* datagrams: each line one */
+    int udp_joined;          /* the server let us in (its welcome arrived) */
+    int udp_tries;           /* join datagrams sent so far */
+    int udp_leaving;         /* sent /quit: ending */
+    loop_timer udp_timer;    /* join retries, then keepalives, then the end */
     char nick[NICK_MAX + 1]; /* what the server last said we are */
     int bye;                 /* the server said "* bye" */
     int leaving;             /* the user asked to leave */
@@ -213,8 +213,7 @@ static void show(client *c, const char *line, size_t len)
             c->udp_joined = 1;
             loop_timer_arm(c->l, &c->udp_timer, UDP_KEEPALIVE_MS);
         }
-    }
-    else if (len >= 2 && line[0] == '!' && line[1] == ' ')
+    } else if (len >= 2 && line[0] == '!' && line[1] == ' ')
         snprintf(c->last_error, sizeof c->last_error, "%.*s", (int)len, line);
     if (c->tui) {
         tui_line(c->tui, line, len);
@@ -426,8 +425,7 @@ static void local_stats(client *c)
 
 static int is_stats(const char *p, size_t n)
 {
-    return (n == 7 && memcmp(p, "/stats\n", 7) == 0) ||
-           (n == 8 && memcmp(p, "/stats\r\n", 8) == 0);
+    return (n == 7 && memcmp(p, "/stats\n", 7) == 0) || (n == 8 && memcmp(p, "/stats\r\n", 8) == 0);
 }
 
 /* Takes one read's worth of stdin (n == 0: EOF): bytes go to the server as
@@ -760,8 +758,10 @@ static void udp_tick(loop *l, loop_timer *t)
     } else if (!c->udp_joined) {
         if (c->udp_tries >= UDP_TRIES) {
             char why[NET_ADDRSTRLEN + 128];
-            snprintf(why, sizeof why, "no answer from %s after %d tries \u2014 is hichat serve "
-                     "--udp running there?", c->target, UDP_TRIES);
+            snprintf(why, sizeof why,
+                     "no answer from %s after %d tries \u2014 is hichat serve "
+                     "--udp running there?",
+                     c->target, UDP_TRIES);
             if (c->tui) {
                 lost(c, why);
                 return;

@@ -3,8 +3,8 @@
 #define HICHAT_CLIENT_H
 
 typedef struct {
-    const char *target; /* HOST[:PORT] or [V6]:PORT */
-    const char *nick;   /* sent as /nick right after connecting, or NULL */
+    const char *target;    /* HOST[:PORT] or [V6]:PORT */
+    const char *nick;      /* sent as /nick right after connecting, or NULL */
     const char *unix_path; /* connect here instead of target, or NULL */
     int udp;               /* datagrams to target instead of a stream */
     int no_tui;            /* the line mode even on a terminal */

@@ -42,8 +42,8 @@ int hello_run(const hello_opts *opt)
         snprintf(target, sizeof target, "unix:%s", opt->unix_path);
         fd = net_connect_unix(opt->unix_path, err, sizeof err);
     } else {
-        if (net_split_hostport(opt->target, DEFAULT_PORT, host, sizeof host, port, sizeof port,
-                               err, sizeof err) < 0) {
+        if (net_split_hostport(opt->target, DEFAULT_PORT, host, sizeof host, port, sizeof port, err,
+                               sizeof err) < 0) {
             fprintf(stderr, "hichat: %s\n", err);
             return 2;
         }
@@ -89,8 +89,8 @@ int hello_run(const hello_opts *opt)
                 errno_describe(d, sizeof d, errno, target);
                 fprintf(stderr, "hichat: %s: %s\n", target, d);
             } else {
-                fprintf(stderr, "hichat: %s closed the connection before saying hi%s%s\n",
-                        target, last_error[0] ? ": " : "", last_error);
+                fprintf(stderr, "hichat: %s closed the connection before saying hi%s%s\n", target,
+                        last_error[0] ? ": " : "", last_error);
             }
             break;
         }

@@ -166,12 +166,18 @@ static int nick_opt(const char *val)
 static int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"bind", required_argument, NULL, 'b'},     {"port", required_argument, NULL, 'p'},
-        {"nick", required_argument, NULL, 'n'},     {"max-clients", required_argument, NULL, 'C'},
-        {"max-line", required_argument, NULL, 'L'}, {"max-queue", required_argument, NULL, 'Q'},
-        {"max-per-ip", required_argument, NULL, 'I'}, {"msg-rate", required_argument, NULL, 'R'},
-        {"msg-burst", required_argument, NULL, 'B'}, {"line-timeout", required_argument, NULL, 'T'},
-        {"keepalive", required_argument, NULL, 'K'}, {"user-timeout", required_argument, NULL, 'U'},
+        {"bind", required_argument, NULL, 'b'},
+        {"port", required_argument, NULL, 'p'},
+        {"nick", required_argument, NULL, 'n'},
+        {"max-clients", required_argument, NULL, 'C'},
+        {"max-line", required_argument, NULL, 'L'},
+        {"max-queue", required_argument, NULL, 'Q'},
+        {"max-per-ip", required_argument, NULL, 'I'},
+        {"msg-rate", required_argument, NULL, 'R'},
+        {"msg-burst", required_argument, NULL, 'B'},
+        {"line-timeout", required_argument, NULL, 'T'},
+        {"keepalive", required_argument, NULL, 'K'},
+        {"user-timeout", required_argument, NULL, 'U'},
         {"flood-timeout", required_argument, NULL, 'F'},
         {"trace", optional_argument, NULL, 'X'},
         {"unix", required_argument, NULL, 'u'},
@@ -179,7 +185,8 @@ static int cmd_serve(int argc, char **argv)
         {"udp", no_argument, NULL, 'D'},
         {"udp-timeout", required_argument, NULL, 'O'},
         {"announce-max", required_argument, NULL, 'A'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     server_opts o;
     char port[8];
@@ -283,14 +290,10 @@ static int cmd_serve(int argc, char **argv)
 static int cmd_connect(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"nick", required_argument, NULL, 'n'},
-        {"trace", optional_argument, NULL, 'X'},
-        {"unix", required_argument, NULL, 'U'},
-        {"udp", no_argument, NULL, 'u'},
-        {"no-tui", no_argument, NULL, 'T'},
-        {"reconnect", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"nick", required_argument, NULL, 'n'}, {"trace", optional_argument, NULL, 'X'},
+        {"unix", required_argument, NULL, 'U'}, {"udp", no_argument, NULL, 'u'},
+        {"no-tui", no_argument, NULL, 'T'},     {"reconnect", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
     };
     client_opts o = {0};
     int ch;

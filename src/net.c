@@ -375,8 +375,8 @@ int net_accept(int lfd, struct sockaddr_storage *ss, char *addr)
 static const char *tcp_state_name(unsigned st)
 {
     static const char *const names[] = {
-        "?",          "ESTABLISHED", "SYN-SENT", "SYN-RECV",   "FIN-WAIT-1", "FIN-WAIT-2",
-        "TIME-WAIT",  "CLOSE",       "CLOSE-WAIT", "LAST-ACK", "LISTEN",     "CLOSING",
+        "?",         "ESTABLISHED", "SYN-SENT",   "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
+        "TIME-WAIT", "CLOSE",       "CLOSE-WAIT", "LAST-ACK", "LISTEN",     "CLOSING",
     };
     return st < sizeof names / sizeof names[0] ? names[st] : "?";
 }

@@ -15,9 +15,9 @@
 typedef struct member member;
 struct member {
     char nick[NICK_MAX + 1];
-    size_t slot;   /* index in the room's member array */
+    size_t slot;            /* index in the room's member array */
     unsigned long long seq; /* order of joining: earlier members have smaller */
-    member *hnext; /* hash chain */
+    member *hnext;          /* hash chain */
     /* Queues c (taking its own reference) for this member. */
     void (*deliver)(member *m, chunk *c);
     int kind; /* the owner's; the room does not look at it */

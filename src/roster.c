@@ -254,8 +254,7 @@ unsigned nick_colour(const char *nick, size_t len, unsigned ncolours)
 
 static int wordch(unsigned char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c == '_';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
 int mentions(const char *text, size_t n, const char *nick, size_t nlen)

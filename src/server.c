@@ -143,17 +143,17 @@ typedef struct conn {
     char *in; /* input carried to the next read or held back; owned */
     size_t inlen;
     outq out;
-    loop_timer timer;        /* the next of: quiet pause, line deadline,
-                                flood release; the close deadline after */
-    uint64_t last_byte_ms;   /* when input last arrived */
-    uint64_t line_start_ms;  /* when the unfinished line began, or 0 */
-    uint64_t throttled_ms;   /* when flood control began holding, or 0 */
-    uint64_t tokens;         /* flood bucket, in 1/1000 lines */
+    loop_timer timer;       /* the next of: quiet pause, line deadline,
+                               flood release; the close deadline after */
+    uint64_t last_byte_ms;  /* when input last arrived */
+    uint64_t line_start_ms; /* when the unfinished line began, or 0 */
+    uint64_t throttled_ms;  /* when flood control began holding, or 0 */
+    uint64_t tokens;        /* flood bucket, in 1/1000 lines */
     uint64_t refill_ms;
-    uint64_t join_due_ms;    /* when to announce the join, if not yet */
+    uint64_t join_due_ms;                             /* when to announce the join, if not yet */
     uint64_t bytes_in, bytes_out, lines_in, msgs_out; /* for /stats */
     enum reason why;
-    char *why_text;          /* "quit: REASON", or NULL; owned */
+    char *why_text; /* "quit: REASON", or NULL; owned */
     ipkey ip;
     struct conn *next_pending, *next_leave, *next_dead;
     struct conn *prev_all, *next_all;
@@ -166,7 +166,7 @@ typedef struct udp_peer {
     struct sockaddr_storage addr;
     socklen_t alen;
     int verified, announced, heard; /* as C_ANNOUNCED, C_HEARD */
-    uint64_t credit; /* bytes an unverified peer may still be sent */
+    uint64_t credit;                /* bytes an unverified peer may still be sent */
     uint64_t tokens, refill_ms;
     uint64_t bytes_in, bytes_out, lines_in, msgs_out;
     loop_timer idle;
@@ -186,7 +186,7 @@ struct server {
     ipcount *ips;
     int lfd[MAX_LISTENERS]; /* stream listeners: TCP, Unix */
     int nlfd;
-    char *unix_path;        /* the socket file we made, removed at the end */
+    char *unix_path; /* the socket file we made, removed at the end */
     int sfd, spare_fd;
     char *scratch; /* READ_SIZE + max_line + 2 bytes */
     char *clean;   /* TEXT_CLEAN_MAX(max_line + 2) bytes */
@@ -202,11 +202,11 @@ struct server {
     loop_timer tidy_timer;        /* hands freed memory back after activity */
     unsigned long long tidy_mark; /* activity count at the last tidy */
     unsigned long console_dropped;
-    int ufd;                     /* the UDP socket, or -1 */
-    struct udp_peer **ub;        /* UDP peers by address: a chained hash */
+    int ufd;              /* the UDP socket, or -1 */
+    struct udp_peer **ub; /* UDP peers by address: a chained hash */
     size_t nub, nudp;
-    uint64_t udp_secret;         /* keys the /join tokens */
-    char *dgram;                 /* one datagram: max_line + 2 bytes */
+    uint64_t udp_secret; /* keys the /join tokens */
+    char *dgram;         /* one datagram: max_line + 2 bytes */
     struct {
         uint64_t accepted, lines_in, deliveries, bytes_in, bytes_out;
         size_t peak;
@@ -541,14 +541,13 @@ static void before_sleep(loop *l, void *data)
 /* One line: "clients=3 peak=5 ... left: quit=1 ... refused: full=0 ...". */
 static void stats_line(server *s, char *dst, size_t sz)
 {
-    size_t n = (size_t)snprintf(dst, sz,
-                                "clients=%zu peak=%zu accepted=%llu lines_in=%llu "
-                                "deliveries=%llu bytes_in=%llu bytes_out=%llu left:",
-                                s->nopen, s->st.peak, (unsigned long long)s->st.accepted,
-                                (unsigned long long)s->st.lines_in,
-                                (unsigned long long)s->st.deliveries,
-                                (unsigned long long)s->st.bytes_in,
-                                (unsigned long long)s->st.bytes_out);
+    size_t n =
+        (size_t)snprintf(dst, sz,
+                         "clients=%zu peak=%zu accepted=%llu lines_in=%llu "
+                         "deliveries=%llu bytes_in=%llu bytes_out=%llu left:",
+                         s->nopen, s->st.peak, (unsigned long long)s->st.accepted,
+                         (unsigned long long)s->st.lines_in, (unsigned long long)s->st.deliveries,
+                         (unsigned long long)s->st.bytes_in, (unsigned long long)s->st.bytes_out);
     for (int i = 0; i < R_COUNT && n < sz; i++)
         n += (size_t)snprintf(dst + n, sz - n, " %s=%llu", reasons[i].key,
                               (unsigned long long)s->st.left[i]);
@@ -679,14 +678,14 @@ static void cmd_stats(server *s, member *m)
     size_t shown = 0;
     for (conn *c = s->all; c; c = c->next_all) {
         if (shown++ == STATS_CONNS_MAX) {
-            reply(m, dialect_notice("stats ... and %zu more connections", s->nconns - STATS_CONNS_MAX));
+            reply(m, dialect_notice("stats ... and %zu more connections",
+                                    s->nconns - STATS_CONNS_MAX));
             break;
         }
         net_sock_info(c->fd, line, sizeof line);
         reply(m, dialect_notice("conn %s %s in=%lluB/%llu out=%lluB/%llu", c->m.nick, line,
                                 (unsigned long long)c->bytes_in, (unsigned long long)c->lines_in,
-                                (unsigned long long)c->bytes_out,
-                                (unsigned long long)c->msgs_out));
+                                (unsigned long long)c->bytes_out, (unsigned long long)c->msgs_out));
     }
     for (size_t i = 0; i < room_count(s->room) && shown <= STATS_CONNS_MAX; i++) {
         member *u = room_member(s->room, i);
@@ -694,11 +693,9 @@ static void cmd_stats(server *s, member *m)
             continue;
         shown++;
         udp_peer *p = as_udp(u);
-        reply(m, dialect_notice("udp %s peer=%s verified=%d in=%lluB/%llu out=%lluB/%llu",
-                                u->nick, p->addr_text + 4, p->verified,
-                                (unsigned long long)p->bytes_in,
-                                (unsigned long long)p->lines_in,
-                                (unsigned long long)p->bytes_out,
+        reply(m, dialect_notice("udp %s peer=%s verified=%d in=%lluB/%llu out=%lluB/%llu", u->nick,
+                                p->addr_text + 4, p->verified, (unsigned long long)p->bytes_in,
+                                (unsigned long long)p->lines_in, (unsigned long long)p->bytes_out,
                                 (unsigned long long)p->msgs_out));
     }
 }
@@ -770,8 +767,6 @@ static void member_line(server *s, member *m, const char *line, size_t len)
     size_t cl = text_clean(line, len, s->clean);
     broadcast(s, dialect_message(m->nick, s->clean, cl), m);
 }
-
-
 
 static void conn_quit(server *s, member *m, const char *why, size_t len)
 {
@@ -941,8 +936,8 @@ static void throttle(conn *c)
                                    s->opt.msg_rate));
     } else if (now - c->throttled_ms > (uint64_t)s->opt.flood_timeout * 1000) {
         /* Held back this long without a break: flooding, not pasting. */
-        reply(&c->m, dialect_error("flooding: held back for %ld s; disconnecting",
-                                   s->opt.flood_timeout));
+        reply(&c->m,
+              dialect_error("flooding: held back for %ld s; disconnecting", s->opt.flood_timeout));
         conn_close(c, R_FLOOD, 1);
         return;
     }
@@ -970,8 +965,8 @@ static void conn_input(conn *c, const char *data, size_t len)
         if (kind == FRAME_TOO_LONG) {
             pos += n;
             c->flags |= C_SPOKE;
-            reply(&c->m, dialect_error("line too long (max %zu bytes); discarded",
-                                       s->opt.max_line));
+            reply(&c->m,
+                  dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
             continue;
         }
         if (ll > 0 && !take_token(c)) {
@@ -1040,8 +1035,7 @@ static void conn_timer(loop *l, loop_timer *t)
     }
     if (c->line_start_ms && s->opt.line_timeout > 0 &&
         now >= c->line_start_ms + (uint64_t)s->opt.line_timeout * 1000) {
-        reply(&c->m, dialect_error("line not finished within %ld s; closing",
-                                   s->opt.line_timeout));
+        reply(&c->m, dialect_error("line not finished within %ld s; closing", s->opt.line_timeout));
         conn_close(c, R_LINE_TIMEOUT, 1);
         return;
     }
@@ -1672,7 +1666,9 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     s->dgram = xmalloc(s->opt.max_line + 2);
     if (getrandom(&s->udp_secret, sizeof s->udp_secret, 0) != sizeof s->udp_secret)
-        s->udp_secret = now_ms() ^ (uint64_t)getpid() << 32; /* no entropy yet: still unguessable enough for a token a forger never sees */
+        s->udp_secret = now_ms() ^ (uint64_t)getpid()
+                                       << 32; /* no entropy yet: still unguessable enough for a
+                                                 token a forger never sees */
     s->room = room_new();
     s->ips = ipcount_new();
     s->scratch = xmalloc(READ_SIZE + s->opt.max_line + 2);

@@ -7,45 +7,45 @@
 
 #include "loop.h"
 
-#define DEFAULT_PORT        "6666"
-#define DEFAULT_BIND        "127.0.0.1"
-#define DEFAULT_SERVER_NICK "server"
-#define DEFAULT_MAX_LINE    4096
-#define DEFAULT_MAX_QUEUE   (1024 * 1024)
-#define DEFAULT_MAX_PER_IP  64
-#define DEFAULT_MSG_RATE    10
-#define DEFAULT_MSG_BURST   20
-#define DEFAULT_LINE_TIMEOUT 30
+#define DEFAULT_PORT          "6666"
+#define DEFAULT_BIND          "127.0.0.1"
+#define DEFAULT_SERVER_NICK   "server"
+#define DEFAULT_MAX_LINE      4096
+#define DEFAULT_MAX_QUEUE     (1024 * 1024)
+#define DEFAULT_MAX_PER_IP    64
+#define DEFAULT_MSG_RATE      10
+#define DEFAULT_MSG_BURST     20
+#define DEFAULT_LINE_TIMEOUT  30
 #define DEFAULT_FLOOD_TIMEOUT 10
-#define DEFAULT_KEEPALIVE   60
-#define DEFAULT_USER_TIMEOUT 30
-#define DEFAULT_UDP_TIMEOUT 120
-#define DEFAULT_ANNOUNCE_MAX 1000
+#define DEFAULT_KEEPALIVE     60
+#define DEFAULT_USER_TIMEOUT  30
+#define DEFAULT_UDP_TIMEOUT   120
+#define DEFAULT_ANNOUNCE_MAX  1000
 /* Descriptors kept back from RLIMIT_NOFILE for the listener, the console,
  * epoll, signalfd, logging and the spare descriptor when --max-clients is
  * derived from it. */
 #define FD_RESERVE 32
 
 typedef struct {
-    const char *bind;     /* address to listen on */
-    const char *port;     /* decimal, "0" for any */
-    const char *nick;     /* the console member's nick */
-    int tcp;              /* listen on TCP bind:port (default on) */
+    const char *bind;      /* address to listen on */
+    const char *port;      /* decimal, "0" for any */
+    const char *nick;      /* the console member's nick */
+    int tcp;               /* listen on TCP bind:port (default on) */
     const char *unix_path; /* also listen on this Unix socket, or NULL */
-    int udp;              /* also a UDP room on bind:port */
-    long udp_timeout;     /* s of silence after which a UDP peer is forgotten */
-    long announce_max;    /* joins and leaves are told while the room has at
-                             most this many members; 0: always */
-    long max_clients;     /* 0: derive from RLIMIT_NOFILE */
-    long max_per_ip;      /* connections from one address; 0: no limit */
-    size_t max_line;      /* longest line accepted, bytes */
-    size_t max_queue;     /* output queued per client before it is dropped */
-    long msg_rate;        /* lines per second per client; 0: no limit */
-    long msg_burst;       /* lines a client may send at once */
-    long flood_timeout;   /* s held back without a break before a kick */
-    long line_timeout;    /* s to finish a line once begun; 0: none */
-    long keepalive;       /* s idle before TCP keepalive probes; 0: off */
-    long user_timeout;    /* s data may stay unacknowledged; 0: kernel default */
+    int udp;               /* also a UDP room on bind:port */
+    long udp_timeout;      /* s of silence after which a UDP peer is forgotten */
+    long announce_max;     /* joins and leaves are told while the room has at
+                              most this many members; 0: always */
+    long max_clients;      /* 0: derive from RLIMIT_NOFILE */
+    long max_per_ip;       /* connections from one address; 0: no limit */
+    size_t max_line;       /* longest line accepted, bytes */
+    size_t max_queue;      /* output queued per client before it is dropped */
+    long msg_rate;         /* lines per second per client; 0: no limit */
+    long msg_burst;        /* lines a client may send at once */
+    long flood_timeout;    /* s held back without a break before a kick */
+    long line_timeout;     /* s to finish a line once begun; 0: none */
+    long keepalive;        /* s idle before TCP keepalive probes; 0: off */
+    long user_timeout;     /* s data may stay unacknowledged; 0: kernel default */
 } server_opts;
 
 /* Fills o with the defaults. */

@@ -15,7 +15,7 @@
 #include "util.h"
 
 /* strace's default -s: bytes of a string, and elements of an array, shown. */
-#define STR_MAX 32
+#define STR_MAX   32
 #define LINE_MAX_ 4096
 
 static int tfd = -1;
@@ -181,14 +181,18 @@ static void put_flags(line *l, unsigned v, const struct flagname *names, size_t 
 }
 
 static const struct flagname msg_flags[] = {
-    {MSG_OOB, "MSG_OOB"},     {MSG_PEEK, "MSG_PEEK"},         {MSG_DONTROUTE, "MSG_DONTROUTE"},
-    {MSG_TRUNC, "MSG_TRUNC"}, {MSG_DONTWAIT, "MSG_DONTWAIT"}, {MSG_WAITALL, "MSG_WAITALL"},
+    {MSG_OOB, "MSG_OOB"},
+    {MSG_PEEK, "MSG_PEEK"},
+    {MSG_DONTROUTE, "MSG_DONTROUTE"},
+    {MSG_TRUNC, "MSG_TRUNC"},
+    {MSG_DONTWAIT, "MSG_DONTWAIT"},
+    {MSG_WAITALL, "MSG_WAITALL"},
     {MSG_NOSIGNAL, "MSG_NOSIGNAL"},
 };
 
 static const struct flagname epoll_flags[] = {
-    {EPOLLIN, "EPOLLIN"},         {EPOLLPRI, "EPOLLPRI"}, {EPOLLOUT, "EPOLLOUT"},
-    {EPOLLERR, "EPOLLERR"},       {EPOLLHUP, "EPOLLHUP"}, {EPOLLRDHUP, "EPOLLRDHUP"},
+    {EPOLLIN, "EPOLLIN"},   {EPOLLPRI, "EPOLLPRI"}, {EPOLLOUT, "EPOLLOUT"},
+    {EPOLLERR, "EPOLLERR"}, {EPOLLHUP, "EPOLLHUP"}, {EPOLLRDHUP, "EPOLLRDHUP"},
     {EPOLLET, "EPOLLET"},
 };
 
@@ -213,15 +217,15 @@ static void finish(line *l, long r, int err)
 }
 
 /* Every wrapper: make the call, keep errno, print if tracing. */
-#define BEGIN(call)                      \
-    long r_ = (long)(call);              \
-    int e_ = errno;                      \
-    if (tfd >= 0) {                      \
-        line l_ = {.n = 0};              \
+#define BEGIN(call)                                                                                \
+    long r_ = (long)(call);                                                                        \
+    int e_ = errno;                                                                                \
+    if (tfd >= 0) {                                                                                \
+        line l_ = {.n = 0};                                                                        \
         line *l = &l_;
-#define END()            \
-    finish(l, r_, e_);   \
-    }                    \
+#define END()                                                                                      \
+    finish(l, r_, e_);                                                                             \
+    }                                                                                              \
     errno = e_;
 
 int trace_socket(int domain, int type, int protocol)
@@ -241,9 +245,10 @@ int trace_socket(int domain, int type, int protocol)
     if (domain == AF_UNIX)
         put(l, ", %d)", protocol);
     else
-        put(l, ", %s)", protocol == IPPROTO_TCP   ? "IPPROTO_TCP"
-                        : protocol == IPPROTO_UDP ? "IPPROTO_UDP"
-                                                  : "IPPROTO_IP");
+        put(l, ", %s)",
+            protocol == IPPROTO_TCP   ? "IPPROTO_TCP"
+            : protocol == IPPROTO_UDP ? "IPPROTO_UDP"
+                                      : "IPPROTO_IP");
     END()
     return (int)r_;
 }
@@ -449,8 +454,7 @@ ssize_t trace_writev(int fd, const struct iovec *iov, int cnt)
     return (ssize_t)r_;
 }
 
-ssize_t trace_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
-                       socklen_t *len)
+ssize_t trace_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
 {
     socklen_t before = len ? *len : 0;
     BEGIN(recvfrom(fd, buf, n, flags, sa, len))
@@ -497,7 +501,9 @@ int trace_shutdown(int fd, int how)
 {
     BEGIN(shutdown(fd, how))
     put(l, "shutdown(%d, %s)", fd,
-        how == SHUT_RD ? "SHUT_RD" : how == SHUT_WR ? "SHUT_WR" : "SHUT_RDWR");
+        how == SHUT_RD   ? "SHUT_RD"
+        : how == SHUT_WR ? "SHUT_WR"
+                         : "SHUT_RDWR");
     END()
     return (int)r_;
 }
@@ -514,8 +520,7 @@ int trace_ioctl_int(int fd, unsigned long req, int *n)
 {
     BEGIN(ioctl(fd, req, n))
     /* SIOCOUTQ is TIOCOUTQ's number, and strace names it so. */
-    put(l, "ioctl(%d, %s, ", fd,
-        req == FIONREAD ? "FIONREAD" : req == TIOCOUTQ ? "TIOCOUTQ" : "?");
+    put(l, "ioctl(%d, %s, ", fd, req == FIONREAD ? "FIONREAD" : req == TIOCOUTQ ? "TIOCOUTQ" : "?");
     if (r_ >= 0)
         put(l, "[%d])", *n);
     else
@@ -558,9 +563,9 @@ int trace_poll(struct pollfd *p, nfds_t n, int timeout)
     } else {
         finish(l, r_, e_);
     }
-    }
-    errno = e_;
-    return (int)r_;
+}
+errno = e_;
+return (int)r_;
 }
 
 int trace_epoll_create1(int flags)

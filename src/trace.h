@@ -35,8 +35,7 @@ int trace_getpeername(int fd, struct sockaddr *sa, socklen_t *len);
 ssize_t trace_read(int fd, void *buf, size_t n);
 ssize_t trace_write(int fd, const void *buf, size_t n);
 ssize_t trace_writev(int fd, const struct iovec *iov, int cnt);
-ssize_t trace_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
-                       socklen_t *len);
+ssize_t trace_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len);
 ssize_t trace_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
                      socklen_t len);
 int trace_shutdown(int fd, int how);

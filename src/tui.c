@@ -36,7 +36,7 @@
 
 #define ZWJ 0x200D
 /* A received line longer than this is cut (with "..." at its end). */
-#define SHOW_MAX 4200
+#define SHOW_MAX   4200
 #define STAMP_COLS 6 /* "HH:MM " */
 /* Narrower than this, lines go without their time. */
 #define STAMP_MIN_COLS 30
@@ -44,12 +44,12 @@
 enum { F_OWN = 1, F_MENTION = 2, F_NICK = 4 };
 
 enum { /* colour pairs */
-       P_NOTICE = 1,
-       P_ERROR,
+       P_ERROR = 1,
        P_PRIV,
        P_MENTION,
        P_STATUS,
-       P_NICK0 };
+       P_NICK0
+};
 
 typedef struct {
     char *text; /* cleaned: printable, TAB as a space */
@@ -62,8 +62,8 @@ typedef struct {
     char stamp[6];
 } entry;
 
-static const char *const commands[] = {"/clear", "/help", "/hello", "/me", "/msg",
-                                       "/nick", "/quit", "/reconnect", "/stats", "/who"};
+static const char *const commands[] = {"/clear", "/help", "/hello",     "/me",    "/msg",
+                                       "/nick",  "/quit", "/reconnect", "/stats", "/who"};
 
 struct tui {
     loop *l;
@@ -115,23 +115,28 @@ static size_t cells(const char *s, size_t from, size_t to)
 {
     size_t w = 0;
     uint32_t cp;
-    for (size_t i = from; i < to; i += cp_at(s, to, i, &cp))
+    for (size_t i = from; i < to;) {
+        i += cp_at(s, to, i, &cp);
         w += (size_t)text_width(cp);
+    }
     return w;
 }
 
-/* The end of the row that starts at s[from] and has cols columns: whole
- * clusters only, at least one. */
+/* The end of the row that starts at s[from] and has cols columns: after
+ * the last space that fits, when that fills at least half the row, else as
+ * many whole clusters as fit (at least one). */
 static size_t row_end(const char *s, size_t len, size_t from, size_t cols)
 {
-    size_t w = 0, i = from;
+    size_t w = 0, i = from, space = 0;
     while (i < len) {
         size_t j = edit_next(s, len, i);
         size_t cw = cells(s, i, j);
         if (w + cw > cols && i > from)
-            break;
+            return space ? space : i;
         w += cw;
         i = j;
+        if (s[i - 1] == ' ' && w * 2 >= cols)
+            space = i;
     }
     return i;
 }
@@ -204,7 +209,7 @@ static attr_t base_attr(const tui *t, const entry *e)
     case LINE_LEAVE:
     case LINE_RENAME:
     case LINE_YOU_ARE:
-    case LINE_WHO: return COLOR_PAIR(P_NOTICE);
+    case LINE_WHO: return A_DIM;
     default: return A_NORMAL;
     }
 }
@@ -228,8 +233,8 @@ static void put_text(const tui *t, const entry *e, const char *s, size_t from, s
         size_t j = edit_next(s, to, i), n = 0;
         uint32_t cp;
         attrset(e ? attr_at(t, e, i) : plain);
-        for (size_t k = i; k < j; k += cp_at(s, j, k, &cp)) {
-            cp_at(s, j, k, &cp);
+        for (size_t k = i; k < j;) {
+            k += cp_at(s, j, k, &cp);
             if (cp != ZWJ && n < ARRAY_LEN(wc) - 1)
                 wc[n++] = (wchar_t)cp;
         }
@@ -290,9 +295,9 @@ static void draw_status(tui *t)
     int y = LINES - 2;
     if (y < 0)
         return;
-    int n = snprintf(s, sizeof s, " %s | %s | %zu member%s | %s", t->target,
-                     t->me[0] ? t->me : "(no nick yet)", t->count, t->count == 1 ? "" : "s",
-                     t->state);
+    int n =
+        snprintf(s, sizeof s, " %s | %s | %zu member%s | %s", t->target,
+                 t->me[0] ? t->me : "(no nick yet)", t->count, t->count == 1 ? "" : "s", t->state);
     if (t->scroll > 0 && (size_t)n < sizeof s)
         n += snprintf(s + n, sizeof s - (size_t)n, " | scrolled up%s%zu new below (PgDn)",
                       t->unseen ? ": " : ", ", t->unseen);
@@ -835,7 +840,6 @@ static void colours(tui *t)
     if (!has_colors() || start_color() == ERR)
         return;
     use_default_colors();
-    init_pair(P_NOTICE, COLOR_CYAN, -1);
     init_pair(P_ERROR, COLOR_RED, -1);
     init_pair(P_PRIV, COLOR_MAGENTA, -1);
     init_pair(P_MENTION, COLOR_BLACK, COLOR_YELLOW);

@@ -44,8 +44,7 @@ void tui_note(tui *t, int style, const char *fmt, ...) __attribute__((format(pri
 /* The connection's state for the status line ("connected", "reconnecting
  * in 4 s", ...); connected says whether lines can be sent now. A new
  * connection starts the picture of the room afresh. */
-void tui_state(tui *t, int connected, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void tui_state(tui *t, int connected, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The terminal changed size (SIGWINCH). */
 void tui_resize(tui *t);
 /* Gives the terminal back as it was. */

@@ -1,5 +1,5 @@
-"""The terminal side, driven for real inside tmux: the client's input line
-survives arriving messages, peers' escape sequences are shown harmlessly,
+"""The terminal side, driven for real inside tmux: the line mode's (--no-tui)
+input line survives arriving messages, peers' escape sequences are shown harmlessly,
 UTF-8 editing works, and the server's own terminal takes part in the room."""
 
 import os
@@ -8,76 +8,14 @@ import shlex
 import subprocess
 import time
 
-from harness import (HICHAT, Client, FakeServer, Server, _register, check, scan_for_sanitizer,
-                     tmpdir)
-
-
-class Tmux:
-    """One tmux server of our own (-L), one pane running `command`."""
-
-    _seq = 0
-
-    def __init__(self, command, width=100, height=24):
-        if not shutil_which("tmux"):
-            raise AssertionError("tmux is not installed (scripts/setup installs it)")
-        Tmux._seq += 1
-        self.sock = "hichat-e2e-%d-%d" % (os.getpid(), Tmux._seq)
-        env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="xterm-256color")
-        self.env = env
-        subprocess.run(["tmux", "-u", "-L", self.sock, "-f", "/dev/null", "new-session", "-d",
-                        "-x", str(width), "-y", str(height), command],
-                       check=True, env=env, timeout=10)
-        _register(self)
-
-    def tmux(self, *args):
-        return subprocess.run(["tmux", "-u", "-L", self.sock] + list(args), env=self.env,
-                              capture_output=True, timeout=10)
-
-    def keys(self, text):
-        self.tmux("send-keys", "-l", text)
-
-    def key(self, *names):
-        self.tmux("send-keys", *names)
-
-    def screen(self):
-        return self.tmux("capture-pane", "-p").stdout.decode("utf-8", "replace")
-
-    def lines(self):
-        return [l.rstrip() for l in self.screen().splitlines() if l.strip()]
-
-    def wait_screen(self, pattern, timeout=5.0):
-        rx = re.compile(pattern)
-        return self.wait_until(lambda s: rx.search(s), "screen never showed /%s/" % pattern,
-                               timeout)
-
-    def wait_until(self, ok, what, timeout=5.0):
-        """Polls the screen until ok(screen) holds; returns the screen."""
-        deadline = time.monotonic() + timeout
-        while True:
-            s = self.screen()
-            if ok(s):
-                return s
-            if time.monotonic() >= deadline:
-                raise AssertionError("%s; it shows:\n%s" % (what, s))
-            time.sleep(0.05)
-
-    def cursor_x(self):
-        return int(self.tmux("display-message", "-p", "#{cursor_x}").stdout.decode().strip())
-
-    def alive(self):
-        return self.tmux("has-session").returncode == 0
-
-    def teardown(self):
-        self.tmux("kill-server")
-
-
-def shutil_which(name):
-    import shutil
-    return shutil.which(name)
+from harness import (HICHAT, Client, FakeServer, Server, Tmux, check, scan_for_sanitizer, tmpdir,
+                     title_of)
 
 
 def connect_cmd(port, *extra):
-    return " ".join(shlex.quote(a) for a in [HICHAT, "connect", "127.0.0.1:%d" % port] + list(extra))
+    """The line mode on the terminal (test_tui.py has the full screen)."""
+    argv = [HICHAT, "connect", "127.0.0.1:%d" % port, "--no-tui"] + list(extra)
+    return " ".join(shlex.quote(a) for a in argv)
 
 
 def test_tty_client_half_typed_line_survives_arriving_messages():
@@ -186,10 +124,6 @@ def test_tty_client_history_word_moves_kill_and_yank():
     wait_input(t, "alpha  gamma")
     t.key("Enter")
     peer.expect("<ed> alpha  gamma")
-
-
-def title_of(t):
-    return t.tmux("display-message", "-p", "#{pane_title}").stdout.decode().strip()
 
 
 def test_tty_client_shows_peer_escape_sequences_visibly_title_untouched():
