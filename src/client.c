@@ -588,6 +588,10 @@ static void hang_up(client *c)
         trace_close(c->fd);
         c->fd = -1;
     }
+    /* Pipe mode: stdin waits, unwatched (it would be ready over and over),
+     * until update_masks watches it again on the next connection. */
+    if (!c->term && !c->tui && !c->stdin_file && !c->stdin_done)
+        loop_unwatch(c->l, STDIN_FILENO);
     loop_timer_cancel(c->l, &c->pause);
     loop_timer_cancel(c->l, &c->udp_timer);
     buf_clear(&c->send);

@@ -6,12 +6,11 @@ completion, local commands, pasting, connection loss and --reconnect."""
 import os
 import re
 import shlex
-import signal
 import subprocess
 import time
 
-from harness import (HICHAT, FakeServer, ProcClient, Server, Tmux, check, scan_for_sanitizer,
-                     tmpdir, title_of)
+from harness import (HICHAT, FakeServer, ProcClient, Server, Tmux, check, proc_cpu_seconds,
+                     scan_for_sanitizer, tmpdir, title_of)
 
 W, H = 80, 16
 
@@ -444,10 +443,17 @@ def test_piped_client_reconnects_and_sends_what_follows():
     while "trying again in" not in p.stderr() and time.monotonic() < deadline:
         time.sleep(0.05)
     check("trying again in" in p.stderr(), "stderr says it will retry: %r" % p.stderr())
+    # a line written while down waits in the pipe, and costs no CPU meanwhile
+    p.sendline("written while down")
+    cpu0 = proc_cpu_seconds(p.proc.pid)
+    time.sleep(1.0)
+    spent = proc_cpu_seconds(p.proc.pid) - cpu0
+    check(spent < 0.2, "waiting to reconnect must not spin: %.2f s of CPU in 1 s" % spent)
     srv2 = Server(port=port)
     w = srv2.client()
     w.greeting()
     w.expect(re.compile(r"is now known as pipe$"), timeout=10)
+    w.expect("<pipe> written while down", timeout=10)
     p.sendline("after the restart")
     w.expect("<pipe> after the restart")
     p.close_stdin()
