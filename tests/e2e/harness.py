@@ -919,6 +919,11 @@ class Tmux:
     def key(self, *names):
         self.tmux("send-keys", *names)
 
+    def type_line(self, text):
+        """Types text and Enter."""
+        self.keys(text)
+        self.key("Enter")
+
     def screen(self):
         return self.tmux("capture-pane", "-p").stdout.decode("utf-8", "replace")
 

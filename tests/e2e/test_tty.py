@@ -58,16 +58,14 @@ def test_tty_client_utf8_editing_cjk_and_emoji():
     t.key("Home")
     t.keys("[")
     t.key("End")
-    t.keys("]")
-    t.key("Enter")
+    t.type_line("]")
     peer.expect("<zh> [ab好😀]")
     # Ctrl-W erases the word before the cursor; Ctrl-U the whole line.
     t.keys("one two three")
     t.key("C-w")
     t.wait_screen(r"(?m)^> one two\s*$")
     t.key("C-u")
-    t.keys("你好，世界")
-    t.key("Enter")
+    t.type_line("你好，世界")
     peer.expect("<zh> 你好，世界")
 
 
@@ -91,8 +89,7 @@ def tty_with_peer(nick):
 def test_tty_client_history_word_moves_kill_and_yank():
     _, t, peer = tty_with_peer("ed")
     for line in ("first line", "second"):
-        t.keys(line)
-        t.key("Enter")
+        t.type_line(line)
         peer.expect("<ed> %s" % line)
     # Up and Down walk the history; what was being typed comes back.
     t.keys("draft")
@@ -106,8 +103,7 @@ def test_tty_client_history_word_moves_kill_and_yank():
     t.key("C-u")
     t.key("Up")
     t.key("Up")
-    t.keys("!")
-    t.key("Enter")
+    t.type_line("!")
     peer.expect("<ed> first line!")
     # Words: Alt-b and Ctrl-Left go back a word, Ctrl-K cuts to the end,
     # Ctrl-Y puts it back, Alt-d cuts the next word.
@@ -171,8 +167,7 @@ def test_server_console_is_a_participant():
     c = Client(port)
     c.greeting()
     t.wait_screen(r"\* guest\d+ joined")
-    t.keys("hello room")
-    t.key("Enter")
+    t.type_line("hello room")
     c.expect("<boss> hello room")
     t.keys("typing...")
     c.sendline("hi boss")
@@ -180,11 +175,9 @@ def test_server_console_is_a_participant():
     check(t.lines()[-1] == "boss> typing...",
           "console input line intact: %r" % t.lines()[-1])
     t.key("C-u")
-    t.keys("/who")
-    t.key("Enter")
+    t.type_line("/who")
     t.wait_screen(r"\* 2 members: boss, guest\d+")
-    t.keys("/stats")
-    t.key("Enter")
+    t.type_line("/stats")
     t.wait_screen(r"\* stats clients=1 peak=1 accepted=1 lines_in=\d+")
     t.wait_screen(r"\* conn guest\d+ fd=\d+ local=127\.0\.0\.1:%d peer=127\.0\.0\.1:\d+ "
                   r"state=ESTABLISHED rtt=[\d.]+ms rttvar=[\d.]+ms cwnd=\d+ retrans=\d+/\d+ "

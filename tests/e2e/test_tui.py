@@ -163,8 +163,7 @@ def test_tui_resize_reflows():
 def test_tui_history_and_paste_of_many_lines():
     srv, t, peer = tui_with_peer("hist")
     for line in ("one", "two"):
-        t.keys(line)
-        t.key("Enter")
+        t.type_line(line)
         peer.expect("<hist> %s" % line)
     t.key("Up")
     t.wait_input("two")
@@ -318,8 +317,7 @@ def test_tui_nick_colours_are_stable_and_styles_differ():
     notice = style_at(st, r"is now known as %s" % b, "is now")
     check(len({plain, priv, notice}) == 3,
           "talk, private and notice are styled apart: %r %r %r" % (plain, priv, notice))
-    t.keys("/nosuch")
-    t.key("Enter")
+    t.type_line("/nosuch")
     t.wait_until(lambda s: "unknown command" in s, "the server's error shown")
     error = style_at(t.styled(), r"unknown command", "unknown")
     check(error not in (plain, priv, notice), "errors stand apart: %r" % (error,))
@@ -380,16 +378,13 @@ def test_tui_tab_completes_nicks_and_commands():
 
 def test_tui_local_help_clear_and_quit():
     srv, t, peer = tui_with_peer("loc", height=30)
-    t.keys("/help")
-    t.key("Enter")
+    t.type_line("/help")
     t.wait_until(lambda s: "PgUp/PgDn" in s and "/nick NAME" in s,
                  "/help lists the keys and the server's commands")
-    t.keys("/clear")
-    t.key("Enter")
+    t.type_line("/clear")
     t.wait_until(lambda s: all(not r.strip() for r in s.split("\n")[:t.height() - 2]),
                  "/clear empties the message area")
-    t.keys("/quit see you")
-    t.key("Enter")
+    t.type_line("/quit see you")
     peer.expect("* loc left (quit: see you)")
     t.wait_until(lambda s: "EXIT=0" in s, "/quit ends with status 0")
 
@@ -400,17 +395,14 @@ def test_tui_connection_loss_shown_then_reconnect_command():
     srv.stop()
     t.wait_status(r"\| disconnected")
     t.wait_until(lambda s: "server shutting down" in s, "the server's last word is shown")
-    t.keys("into the void")
-    t.key("Enter")
+    t.type_line("into the void")
     t.wait_until(lambda s: "not sent (not connected)" in s, "a line typed while down is refused")
     srv2 = Server(port=port)
-    t.keys("/reconnect")
-    t.key("Enter")
+    t.type_line("/reconnect")
     t.wait_status(r"\| lossy \| \d+ members? \| connected")
     c = srv2.client()
     c.greeting()
-    t.keys("back again")
-    t.key("Enter")
+    t.type_line("back again")
     c.expect("<lossy> back again")
     t.key("C-d")
     t.wait_until(lambda s: "EXIT=0" in s, "Ctrl-D on an empty line leaves, status 0")
