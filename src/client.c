@@ -64,6 +64,8 @@
 #define UDP_TRIES        5
 #define UDP_KEEPALIVE_MS 30000
 #define UDP_LEAVE_MS     1000
+/* A refusal ("! server full ...") is kept for the exit message up to this. */
+#define LAST_ERROR_RAW 200
 /* Text without a newline from the server is shown after this pause. */
 #define QUIET_PAUSE_MS 300
 
@@ -82,12 +84,13 @@ typedef struct {
     int stdin_done; /* EOF (or Ctrl-D) seen; half-close once send drains */
     int in_partial; /* the last byte from stdin was not a LF */
     unsigned long long bytes_in, bytes_out, lines_in, lines_out; /* for /stats */
-    int stdin_file;       /* stdin cannot be polled: read it when there is room */
-    int sock_eof;         /* the server closed; end once stdout has drained */
-    int welcomed;         /* saw hichat's greeting */
-    char last_error[200]; /* the last "! ..." line, for a refusal */
-    int clean_out;        /* stdout is a terminal: clean lines before showing */
-    char *clean_buf;      /* TEXT_CLEAN_MAX(RECV_LINE_MAX) */
+    int stdin_file; /* stdin cannot be polled: read it when there is room */
+    int sock_eof;   /* the server closed; end once stdout has drained */
+    int welcomed;   /* saw hichat's greeting */
+    char last_error[TEXT_CLEAN_MAX(LAST_ERROR_RAW) + 1]; /* the last "! ..." line, cleaned */
+    unsigned long long lines_conn;                       /* lines received on this connection */
+    int clean_out;   /* stdout is a terminal: clean lines before showing */
+    char *clean_buf; /* TEXT_CLEAN_MAX(RECV_LINE_MAX) */
     int wr_shut;
     int status;
     char target[NET_ADDRSTRLEN + 16]; /* what we connected to, for messages */
@@ -181,7 +184,10 @@ static void set_nick(client *c, const char *nick, size_t len)
     c->nick[len] = '\0';
 }
 
-/* Keeps what the server says we are, to ask for it again on reconnecting. */
+/* Keeps what the server says we are, to ask for it again on reconnecting:
+ * the greeting (only as the first line: later, that shape is someone's /me)
+ * and renames of us. "* you are X" is not trusted: a member named "you"
+ * can say "/me are X". */
 static void track_nick(client *c, const char *line, size_t len)
 {
     line_info li;
@@ -192,7 +198,7 @@ static void track_nick(client *c, const char *line, size_t len)
         return;
     }
     line_parse(line, len, &li);
-    if (li.kind == LINE_WELCOME || li.kind == LINE_YOU_ARE)
+    if (li.kind == LINE_WELCOME && !c->welcomed && c->lines_conn == 1)
         set_nick(c, li.a, li.alen);
     else if (li.kind == LINE_RENAME && strlen(c->nick) == li.alen &&
              memcmp(c->nick, li.a, li.alen) == 0)
@@ -205,16 +211,21 @@ static void show(client *c, const char *line, size_t len)
     if (c->udp && udp_control(c, line, len))
         return;
     c->lines_in++;
+    c->lines_conn++;
     track_nick(c, line, len);
-    if (len >= sizeof welcome - 1 && memcmp(line, welcome, sizeof welcome - 1) == 0) {
+    if (!c->welcomed && len >= sizeof welcome - 1 &&
+        memcmp(line, welcome, sizeof welcome - 1) == 0) {
         c->welcomed = 1;
         c->retries = 0;
         if (c->udp && !c->udp_joined) {
             c->udp_joined = 1;
             loop_timer_arm(c->l, &c->udp_timer, UDP_KEEPALIVE_MS);
         }
-    } else if (len >= 2 && line[0] == '!' && line[1] == ' ')
-        snprintf(c->last_error, sizeof c->last_error, "%.*s", (int)len, line);
+    } else if (len >= 2 && line[0] == '!' && line[1] == ' ') {
+        /* Cleaned: a refusal is printed on stderr, maybe a terminal. */
+        size_t n = len < LAST_ERROR_RAW ? len : LAST_ERROR_RAW;
+        c->last_error[text_clean(line, n, c->last_error)] = '\0';
+    }
     if (c->tui) {
         tui_line(c->tui, line, len);
         return;
@@ -598,6 +609,7 @@ static void hang_up(client *c)
     buf_init(&c->send, SEND_QUEUE);
     c->recvlen = 0;
     c->sock_eof = c->wr_shut = c->welcomed = 0;
+    c->lines_conn = 0;
     c->udp_joined = c->udp_tries = c->udp_leaving = 0;
     c->last_error[0] = '\0';
 }

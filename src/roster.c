@@ -109,6 +109,8 @@ void line_parse(const char *s, size_t n, line_info *li)
 
     memset(li, 0, sizeof *li);
     li->kind = LINE_OTHER;
+    if (n == 0)
+        return;
     if (n >= 2 && s[0] == '*' && s[1] == ' ') {
         notice(s + 2, n - 2, li);
         return;

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@ typedef struct {
     size_t len;
     size_t nick_off, nick_len; /* the span drawn in the nick's colour (F_NICK) */
     size_t body;               /* where the text after the prefix starts */
+    size_t rows;               /* rows it takes at rows_width columns */
     unsigned char style;       /* a LINE_* kind, or LINE_OTHER */
     unsigned char flags;
     unsigned char colour;
@@ -76,12 +78,14 @@ struct tui {
     /* scroll-back: a ring of entries */
     entry *ring;
     size_t first, n, bytes;
-    size_t scroll; /* rows hidden below the bottom of the message area */
-    size_t unseen; /* lines arrived while scrolled up */
+    size_t rows_total, rows_width; /* rows of all entries, at this text width */
+    size_t scroll;                 /* rows hidden below the bottom of the message area */
+    size_t unseen;                 /* lines arrived while scrolled up */
     /* the room as the server's lines tell it */
     roster members;
     size_t count;
     char me[NICK_MAX + 1];
+    int fresh;        /* nothing received yet on this connection */
     int who_hidden;   /* our own /who on joining: its reply is taken, not shown */
     size_t who_named; /* names of it seen so far */
     /* completion: repeated Tab cycles */
@@ -122,10 +126,10 @@ static size_t cells(const char *s, size_t from, size_t to)
     return w;
 }
 
-/* The end of the row that starts at s[from] and has cols columns: after
- * the last space that fits, when that fills at least half the row, else as
- * many whole clusters as fit (at least one). */
-static size_t row_end(const char *s, size_t len, size_t from, size_t cols)
+/* The end of the row that starts at s[from] and has cols columns: as many
+ * whole clusters as fit (at least one), or with words, after the last space
+ * that fits when that fills at least half the row. */
+static size_t row_end(const char *s, size_t len, size_t from, size_t cols, int words)
 {
     size_t w = 0, i = from, space = 0;
     while (i < len) {
@@ -135,7 +139,7 @@ static size_t row_end(const char *s, size_t len, size_t from, size_t cols)
             return space ? space : i;
         w += cw;
         i = j;
-        if (s[i - 1] == ' ' && w * 2 >= cols)
+        if (words && s[i - 1] == ' ' && w * 2 >= cols)
             space = i;
     }
     return i;
@@ -164,11 +168,12 @@ static size_t text_cols(void)
     return (size_t)cols_now() - text_x();
 }
 
-static size_t entry_rows(const entry *e)
+/* Rows e takes at the current width. */
+static size_t count_rows(const entry *e)
 {
     size_t rows = 0, i = 0, w = text_cols();
     do {
-        i = row_end(e->text, e->len, i, w);
+        i = row_end(e->text, e->len, i, w, 1);
         rows++;
     } while (i < e->len);
     return rows;
@@ -179,12 +184,37 @@ static entry *entry_at(tui *t, size_t k) /* 0: oldest */
     return &t->ring[(t->first + k) % TUI_KEEP_LINES];
 }
 
-static size_t total_rows(tui *t)
+/* The most rows the view may be scrolled up: the oldest row at the top. */
+static size_t scroll_max(const tui *t)
 {
-    size_t r = 0;
-    for (size_t k = 0; k < t->n; k++)
-        r += entry_rows(entry_at(t, k));
-    return r;
+    size_t rows = (size_t)msg_rows();
+    return t->rows_total > rows ? t->rows_total - rows : 0;
+}
+
+static void clamp_scroll(tui *t)
+{
+    if (t->scroll > scroll_max(t))
+        t->scroll = scroll_max(t);
+    if (t->scroll == 0)
+        t->unseen = 0;
+}
+
+/* After the size changed: rows counted again at the new width, the view
+ * kept within what there is. */
+static void relayout(tui *t)
+{
+    if (t->rows_width != text_cols()) {
+        t->rows_width = text_cols();
+        t->rows_total = 0;
+        for (size_t k = 0; k < t->n; k++) {
+            entry *e = entry_at(t, k);
+            e->rows = count_rows(e);
+            t->rows_total += e->rows;
+        }
+    }
+    clamp_scroll(t);
+    clearok(curscr, TRUE);
+    t->dirty = 1;
 }
 
 /* ---- drawing ---- */
@@ -250,7 +280,7 @@ static void draw_entry(tui *t, const entry *e, int y, size_t skip, size_t count)
 {
     size_t i = 0, row = 0, w = text_cols(), x = text_x();
     while (row < skip + count) {
-        size_t end = row_end(e->text, e->len, i, w);
+        size_t end = row_end(e->text, e->len, i, w, 1);
         if (row >= skip) {
             move(y, 0);
             if (x && row == 0) {
@@ -275,7 +305,7 @@ static void draw_messages(tui *t)
     size_t skip = t->scroll;
     for (size_t k = t->n; k-- > 0 && bottom >= 0;) {
         entry *e = entry_at(t, k);
-        size_t r = entry_rows(e);
+        size_t r = e->rows;
         if (skip >= r) {
             skip -= r;
             continue;
@@ -305,7 +335,7 @@ static void draw_status(tui *t)
     char clean[TEXT_CLEAN_MAX(sizeof s)];
     len = text_clean(s, len, clean);
     attr_t a = t->ncolours ? COLOR_PAIR(P_STATUS) : A_REVERSE;
-    size_t end = row_end(clean, len, 0, (size_t)cols_now());
+    size_t end = row_end(clean, len, 0, (size_t)cols_now(), 0);
     move(y, 0);
     put_text(t, NULL, clean, 0, end, a);
     attrset(a);
@@ -339,7 +369,7 @@ static void draw_input(tui *t)
         w += cw;
         from--;
     }
-    size_t to = row_end(e->line, e->len, t->starts[from], avail);
+    size_t to = row_end(e->line, e->len, t->starts[from], avail, 0);
     int y = LINES - 1;
     move(y, 0);
     addstr(prompt);
@@ -372,6 +402,7 @@ static void drop_oldest(tui *t)
 {
     entry *e = entry_at(t, 0);
     t->bytes -= e->len;
+    t->rows_total -= e->rows;
     free(e->text);
     t->first = (t->first + 1) % TUI_KEEP_LINES;
     t->n--;
@@ -382,6 +413,8 @@ static void keep(tui *t, const char *raw, size_t len, const line_info *li, int s
                  unsigned flags)
 {
     char cut[SHOW_MAX + 4];
+    /* Offsets into raw, taken before raw may become the cut copy. */
+    size_t nick_off = li && li->alen ? (size_t)(li->a - raw) : 0;
     if (len > SHOW_MAX) {
         memcpy(cut, raw, SHOW_MAX);
         memcpy(cut + SHOW_MAX, "...", 3);
@@ -401,8 +434,8 @@ static void keep(tui *t, const char *raw, size_t len, const line_info *li, int s
     e->flags = (unsigned char)flags;
     /* Nicks are valid nicks (no controls), and what comes before them is
      * ASCII, so their offsets hold in the cleaned text too. */
-    if (li && li->alen && (flags & F_NICK)) {
-        e->nick_off = (size_t)(li->a - raw);
+    if (li && li->alen && (flags & F_NICK) && nick_off + li->alen <= e->len) {
+        e->nick_off = nick_off;
         e->nick_len = li->alen;
         e->colour = (unsigned char)nick_colour(li->a, li->alen, t->ncolours);
     }
@@ -412,11 +445,14 @@ static void keep(tui *t, const char *raw, size_t len, const line_info *li, int s
     localtime_r(&now, &tm);
     snprintf(e->stamp, sizeof e->stamp, "%02u:%02u", (unsigned)tm.tm_hour % 24u,
              (unsigned)tm.tm_min % 60u);
+    e->rows = count_rows(e);
     t->bytes += e->len;
+    t->rows_total += e->rows;
     t->n++;
     if (t->scroll > 0) { /* hold the view still while scrolled up */
-        t->scroll += entry_rows(e);
+        t->scroll += e->rows;
         t->unseen++;
+        clamp_scroll(t); /* what was dropped above can no longer be shown */
     }
     t->dirty = 1;
 }
@@ -472,7 +508,6 @@ static int track(tui *t, const line_info *li)
         if (is_me_n(t, li->a, li->alen))
             set_me(t, li->b, li->blen);
         return 0;
-    case LINE_YOU_ARE: set_me(t, li->a, li->alen); return 0;
     case LINE_WHO:
         t->count = li->count;
         if (!t->who_hidden) {
@@ -496,6 +531,11 @@ void tui_line(tui *t, const char *line, size_t len)
     int style;
 
     line_parse(line, len, &li);
+    /* The greeting is the first line of a connection; anything later of its
+     * shape is someone's /me ("welcome" typing "/me to hichat, ..."). */
+    if (li.kind == LINE_WELCOME && !t->fresh)
+        li.kind = LINE_NOTICE;
+    t->fresh = 0;
     if (t->who_hidden && li.kind != LINE_WHO && t->who_named > 0)
         t->who_hidden = 0; /* the reply ended early: show what follows */
     if (track(t, &li))
@@ -551,6 +591,7 @@ void tui_state(tui *t, int connected, const char *fmt, ...)
         roster_clear(&t->members);
         t->count = 0;
         t->who_hidden = 0;
+        t->fresh = 1;
     }
     t->connected = connected;
     t->dirty = 1;
@@ -695,8 +736,7 @@ static void scroll_page(tui *t, int up)
 {
     size_t page = msg_rows() > 2 ? (size_t)msg_rows() - 1 : 1;
     if (up) {
-        size_t total = total_rows(t), rows = (size_t)msg_rows();
-        size_t max = total > rows ? total - rows : 0;
+        size_t max = scroll_max(t);
         t->scroll = t->scroll + page > max ? max : t->scroll + page;
     } else {
         t->scroll = t->scroll > page ? t->scroll - page : 0;
@@ -725,7 +765,7 @@ static void key_code(tui *t, int k)
         case KEY_ENTER: submit(t); break;
         case KEY_PPAGE: scroll_page(t, 1); break;
         case KEY_NPAGE: scroll_page(t, 0); break;
-        case KEY_RESIZE: tui_resize(t); break;
+        case KEY_RESIZE: relayout(t); break; /* resizeterm queued it: not again */
         default: break;
         }
 }
@@ -800,16 +840,34 @@ static int key_char(tui *t, wint_t c)
     return 0;
 }
 
+/* Ready, yet no key: the terminal is gone (a hang-up, or nothing left to
+ * read at all), not a key still on its way. */
+static int hung_up(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int avail = 0;
+    if (poll(&p, 1, 0) < 0)
+        return 0;
+    if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
+        return 1;
+    return (p.revents & POLLIN) && ioctl(fd, FIONREAD, &avail) == 0 && avail == 0;
+}
+
 static void on_input(loop *l, int fd, void *data, int mask)
 {
     tui *t = data;
     wint_t c;
     (void)mask;
 
-    for (;;) {
+    for (int keys = 0;; keys++) {
         int r = get_wch(&c);
-        if (r == ERR)
+        if (r == ERR) {
+            if (keys == 0 && hung_up(fd)) {
+                loop_unwatch(l, fd);
+                t->h.quit(t->h.data, NULL, 0);
+            }
             break;
+        }
         if (!(r == KEY_CODE_YES && (int)c == KEY_RESIZE) && !(r == OK && c == '\t'))
             t->completing = 0;
         t->dirty = 1;
@@ -820,8 +878,6 @@ static void on_input(loop *l, int fd, void *data, int mask)
             return; /* the quit hook freed us */
         }
     }
-    /* A lone ESC never followed by anything is not a prefix for later. */
-    (void)fd;
 }
 
 /* ---- set-up ---- */
@@ -874,6 +930,7 @@ tui *tui_new(loop *l, const char *target, const tui_hooks *h, char *err, size_t 
     t->h = *h;
     snprintf(t->target, sizeof t->target, "%s", target);
     t->ring = xcalloc(TUI_KEEP_LINES, sizeof *t->ring);
+    t->rows_width = text_cols();
     roster_init(&t->members);
     edit_init(&t->ed);
 
@@ -906,14 +963,10 @@ tui *tui_new(loop *l, const char *target, const tui_hooks *h, char *err, size_t 
 void tui_resize(tui *t)
 {
     struct winsize ws;
+    /* resizeterm also queues KEY_RESIZE, which only lays out again. */
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
         resizeterm(ws.ws_row, ws.ws_col);
-    /* Keep the view on the same lines where possible; the rows changed. */
-    size_t total = total_rows(t), rows = (size_t)msg_rows();
-    if (t->scroll > 0 && total > rows && t->scroll > total - rows)
-        t->scroll = total - rows;
-    clearok(curscr, TRUE);
-    t->dirty = 1;
+    relayout(t);
 }
 
 void tui_free(tui *t)

@@ -158,6 +158,24 @@ def test_tui_resize_reflows():
     t.wait_until(lambda s: re.search(r"(?m)^" + STAMP + r"<peer> x{70} tail$", s),
                  "the message is one row again at 100 columns")
     t.wait_input("still here")
+    # keys after a resize are keys, and the loop still runs (it once spun)
+    t.keys("!")
+    t.wait_input("still here!")
+    peer.sendline("after the resize")
+    t.wait_until(lambda s: "after the resize" in s, "messages still arrive")
+
+
+def test_tui_long_input_line_keeps_the_cursor_and_what_precedes_it():
+    srv, t, peer = tui_with_peer("longin")
+    t.keys("A" * 60 + " " + "B" * 60)
+    t.key("C-a")
+    t.tmux("send-keys", "-N", "81", "Right")
+    t.wait_until(lambda _: t.input()[t.cursor_x() - 1:t.cursor_x()] == "B",
+                 "the character before the cursor is drawn (a B)")
+    row = t.input()
+    check(row.count("B") >= 15 and len(row) <= W, "a window of the line around the cursor: %r" % row)
+    t.key("Enter")
+    peer.expect("<longin> " + "A" * 60 + " " + "B" * 60)
 
 
 def test_tui_history_and_paste_of_many_lines():
@@ -203,8 +221,16 @@ def test_tui_scrollback_pageup_pagedown():
 
 def test_tui_scrollback_keeps_the_newest_5000_lines():
     srv, t, peer = tui_with_peer("keep", server_args=("--msg-rate", "0"))
+    peer.send(b"".join(b"early %d\n" % i for i in range(30)))
+    t.wait_until(lambda s: "early 29" in s, "the first lines arrived")
+    t.key("PPage")  # scrolled up while the flood comes and pushes lines out
+    t.wait_status(r"scrolled up")
     peer.send(b"".join(b"n%04d\n" % i for i in range(6000)))
-    t.wait_until(lambda s: "n5999" in s, "all lines arrived", timeout=20)
+    t.wait_status(r"6000 new below", timeout=20)
+    t.wait_until(lambda s: re.search(r"<peer> n\d{4}", s),
+                 "the view shows kept lines, not a blank area")
+    t.tmux("send-keys", "-N", "600", "NPage")
+    t.wait_until(lambda s: "n5999" in s and "scrolled" not in s, "PageDown reaches the newest")
     t.tmux("send-keys", "-N", "600", "PPage")
     s = t.wait_until(lambda s: "n1000" in s or "n0999" in s, "the top of the scroll-back")
     nums = [int(m) for m in re.findall(r"<peer> n(\d{4})", s)]
@@ -328,16 +354,19 @@ def test_tui_neutralises_escape_sequences_and_bidi():
         conn.sendall(b"* welcome to hichat, me (1 member here)\n")
         conn.sendall(b"<evil> \x1b]0;pwned\x07title\x1b[2Jgone\x1b[31mred\n")
         conn.sendall(b"<evil> \xe2\x80\xaereversed\xe2\x81\xa6 \x9b end\n")
+        conn.sendall(b"<long> " + b"y" * 5000 + b"\n")
         time.sleep(3)
 
     fake = FakeServer(handler)
-    t = Screen(fake.port)
+    t = Screen(fake.port, height=80)  # the long line takes 58 rows
     t.wait_until(lambda s: "red" in s and "end" in s, "the lines showed")
     s = t.screen()
     check(re.search(r"<evil> \^\[\]0;pwned\^Gtitle\^\[\[2Jgone\^\[\[31mred", s),
           "escape sequences shown as text: %s" % s)
     check(re.search("<evil> \ufffdreversed\ufffd \ufffd end", s), "bidi and C1 replaced: %s" % s)
     check("pwned" not in title_of(t), "the title is untouched: %r" % title_of(t))
+    t.wait_until(lambda s: re.search(r"y\.\.\.\s*$", s, re.M), "a very long line is cut, with ...")
+    check(style_at(t.styled(), r"<long> y", "long")[0] is not None, "its nick is still coloured")
     check(t.status().startswith(" 127.0.0.1:%d | me | 1 member |" % fake.port),
           "the status line survives: %r" % t.status())
 
@@ -413,6 +442,15 @@ def test_tui_reconnect_with_backoff_keeps_the_nick():
     port = srv.port
     t = Screen(port, "--nick", "stayer", "--reconnect")
     t.wait_status(r"stayer \| 2 members \| connected")
+    # lines of the server's shapes, forged with /me, change nothing
+    for nick, act in (("welcome", "to hichat, mallory (9 members here)"), ("you", "are mallory")):
+        f = srv.client()
+        f.greeting()
+        f.sendline("/nick " + nick)
+        f.expect(re.compile(r"is now known as %s$" % nick))
+        f.sendline("/me " + act)
+    t.wait_until(lambda s: "* you are mallory" in s, "the forged lines arrived")
+    t.wait_status(r"stayer \| 4 members \| connected")
     srv.stop()
     t.wait_status(r"reconnecting in \d+ s \(try 1\)")
     t.wait_status(r"reconnecting in \d+ s \(try 2\)", timeout=6)  # refused: back off
@@ -470,3 +508,39 @@ def test_reconnect_with_udp_is_a_usage_error():
                        capture_output=True, timeout=5)
     check(r.returncode == 2 and b"--reconnect is for streams" in r.stderr,
           "refused: %r" % (r.stderr,))
+
+
+def test_refusal_text_is_cleaned_before_stderr():
+    def handler(conn, res):
+        conn.sendall(b"! \x1b]2;pwned\x07\x1b[2J go away\n")
+
+    fake = FakeServer(handler)
+    r = subprocess.run([HICHAT, "connect", "127.0.0.1:%d" % fake.port], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=5)
+    check(r.returncode == 1, "a refusal exits 1: %r" % (r.returncode,))
+    check(b"\x1b" not in r.stderr and b"^[]2;pwned^G^[[2J go away" in r.stderr,
+          "the reason is shown cleaned: %r" % r.stderr)
+
+
+def test_tui_ends_when_its_terminal_hangs_up():
+    """A pty that is not the controlling terminal: closing it sends no
+    SIGHUP; the client must notice and end, not spin."""
+    import pty
+    srv = Server()
+    master, slave = pty.openpty()
+    env = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8")
+    p = subprocess.Popen([HICHAT, "connect", "127.0.0.1:%d" % srv.port], stdin=slave,
+                         stdout=slave, stderr=subprocess.DEVNULL, env=env, close_fds=True)
+    os.close(slave)
+    try:
+        seen, deadline = b"", time.monotonic() + 5
+        while b"connected" not in seen and time.monotonic() < deadline:
+            seen += os.read(master, 65536)
+        check(b"connected" in seen, "the full screen came up: %r" % seen[-200:])
+        os.close(master)
+        p.wait(5)
+        check(p.returncode == 0, "it ends, status 0: %r" % p.returncode)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
