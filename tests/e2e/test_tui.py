@@ -62,6 +62,13 @@ class Screen(Tmux):
         return open(self.err, errors="replace").read() if os.path.exists(self.err) else ""
 
     def teardown(self):
+        # Ctrl-C first, so the client ends (and a sanitizer reports) while
+        # its terminal still exists; then the pane goes.
+        if self.alive() and "EXIT=" not in self.screen():
+            self.key("C-c")
+            deadline = time.monotonic() + 5
+            while "EXIT=" not in self.screen() and time.monotonic() < deadline:
+                time.sleep(0.05)
         super().teardown()
         scan_for_sanitizer("hichat connect (tmux)", self.stderr_text())
 
