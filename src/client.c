@@ -155,7 +155,6 @@ static int reading_paused(const client *c)
     return out_pending(c->o) >= STDOUT_HIGH;
 }
 
-/* Shows one received line. */
 static void send_bytes(client *c, const char *p, size_t n);
 
 /* UDP: the server's plumbing lines are answered here, not shown. Returns 1
@@ -200,11 +199,11 @@ static void track_nick(client *c, const char *line, size_t len)
     line_parse(line, len, &li);
     if (li.kind == LINE_WELCOME && !c->welcomed && c->lines_conn == 1)
         set_nick(c, li.a, li.alen);
-    else if (li.kind == LINE_RENAME && strlen(c->nick) == li.alen &&
-             memcmp(c->nick, li.a, li.alen) == 0)
+    else if (li.kind == LINE_RENAME && nick_eq(c->nick, strlen(c->nick), li.a, li.alen))
         set_nick(c, li.b, li.blen);
 }
 
+/* Shows one received line. */
 static void show(client *c, const char *line, size_t len)
 {
     static const char welcome[] = "* welcome to hichat";
@@ -644,12 +643,19 @@ static void dial_later(client *c, const char *why)
     loop_timer_arm(c->l, &c->retry, ms);
 }
 
+/* The user or the server ended it (/quit, "* bye", end of input): a
+ * close that follows is no loss. */
+static int ending(const client *c)
+{
+    return c->leaving || c->bye || c->stdin_done;
+}
+
 /* The connection is gone (why: a phrase): dial again, wait on the screen,
  * or end. */
 static void lost(client *c, const char *why)
 {
     hang_up(c);
-    if (c->leaving || c->bye || c->stdin_done) {
+    if (ending(c)) {
         finish(c, 0);
         return;
     }
@@ -734,17 +740,16 @@ static void update_masks(client *c)
     if (c->sock_eof && out_pending(c->o) == 0) {
         /* Turned away before being let in ("! server full"): a failure. */
         int refused = !c->welcomed && c->last_error[0];
-        if (outlives_connection(c) && !c->bye && !c->leaving && !c->stdin_done) {
-            char why[sizeof c->last_error + NET_ADDRSTRLEN + 64];
-            if (refused)
-                snprintf(why, sizeof why, "%s refused the connection: %s", c->target,
-                         c->last_error + 2);
-            else
-                snprintf(why, sizeof why, "%s closed the connection", c->target);
+        char why[sizeof c->last_error + NET_ADDRSTRLEN + 64];
+        if (refused)
+            snprintf(why, sizeof why, "%s refused the connection: %s", c->target,
+                     c->last_error + 2);
+        else
+            snprintf(why, sizeof why, "%s closed the connection", c->target);
+        if (outlives_connection(c) && !ending(c)) {
             lost(c, why);
         } else if (refused) {
-            fprintf(stderr, "hichat: %s refused the connection: %s\n", c->target,
-                    c->last_error + 2);
+            fprintf(stderr, "hichat: %s\n", why);
             finish(c, 1);
         } else {
             finish(c, 0);

@@ -23,29 +23,18 @@ void edit_free(edit *e)
     edit_init(e);
 }
 
-/* Decodes the code point at s[i..len); an invalid byte is itself, width 1. */
-static size_t decode(const char *s, size_t len, size_t i, uint32_t *cp)
-{
-    int n = utf8_decode((const unsigned char *)s + i, len - i, cp);
-    if (n < 0) {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    return (size_t)n;
-}
-
 size_t edit_next(const char *s, size_t len, size_t i)
 {
     uint32_t cp;
     if (i >= len)
         return len;
-    i += decode(s, len, i, &cp);
+    i += utf8_step(s, len, i, &cp);
     while (i < len) {
-        size_t n = decode(s, len, i, &cp);
+        size_t n = utf8_step(s, len, i, &cp);
         if (cp == ZWJ) {
             i += n; /* the joiner and what it joins */
             if (i < len)
-                i += decode(s, len, i, &cp);
+                i += utf8_step(s, len, i, &cp);
         } else if (cp >= 0x20 && text_width(cp) == 0) {
             i += n; /* a combining mark or variation selector */
         } else {
@@ -74,7 +63,7 @@ size_t edit_width(const char *s, size_t from, size_t to)
     for (size_t i = from; i < to; i = edit_next(s, to, i)) {
         uint32_t cp;
         /* A cluster takes the columns of its first character. */
-        decode(s, to, i, &cp);
+        utf8_step(s, to, i, &cp);
         w += (size_t)text_width(cp);
     }
     return w;
@@ -111,6 +100,40 @@ int edit_replace(edit *e, size_t from, const char *s, size_t n)
         return -1;
     cut(e, from, e->cur, 0);
     return edit_insert(e, s, n);
+}
+
+int edit_ctrl(edit *e, int c)
+{
+    switch (c) {
+    case 0x01: edit_home(e); return 1;
+    case 0x05: edit_end(e); return 1;
+    case 0x02: edit_left(e); return 1;
+    case 0x06: edit_right(e); return 1;
+    case 0x10: edit_history_prev(e); return 1;
+    case 0x0e: edit_history_next(e); return 1;
+    case 0x15: edit_kill_start(e); return 1;
+    case 0x0b: edit_kill_end(e); return 1;
+    case 0x17: edit_kill_word_left(e); return 1;
+    case 0x19: edit_yank(e); return 1;
+    case 0x7f:
+    case 0x08: edit_backspace(e); return 1;
+    default: return 0;
+    }
+}
+
+int edit_alt(edit *e, int c)
+{
+    switch (c) {
+    case 'b':
+    case 'B': edit_word_left(e); return 1;
+    case 'f':
+    case 'F': edit_word_right(e); return 1;
+    case 'd':
+    case 'D': edit_kill_word_right(e); return 1;
+    case 0x7f:
+    case 0x08: edit_kill_word_left(e); return 1;
+    default: return 0;
+    }
 }
 
 void edit_left(edit *e)

@@ -58,6 +58,14 @@ void edit_yank(edit *e);
  * going past the newest brings back what was being written. */
 void edit_history_prev(edit *e);
 void edit_history_next(edit *e);
+/* The keys of readline's emacs mode, for both terminal front ends:
+ * edit_ctrl applies a control byte (Ctrl-A/E home/end, B/F left/right,
+ * P/N history, U/K cut to start/end, W cut the word before, Y yank;
+ * Backspace as DEL or ^H), edit_alt the key after ESC (b/f a word back or
+ * forward, d cut the word after, Backspace cut the word before). Each
+ * returns 1 if the key was one of its own, else 0 and changes nothing. */
+int edit_ctrl(edit *e, int c);
+int edit_alt(edit *e, int c);
 /* Takes the line: copies it to out (EDIT_MAX bytes), returns its length,
  * adds it to the history (unless empty or the same as the newest entry) and
  * starts a new, empty line. */

@@ -160,6 +160,11 @@ static int ncase_cmp(const char *a, size_t al, const char *b, size_t bl)
     return al < bl ? -1 : al > bl;
 }
 
+int nick_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return ncase_cmp(a, alen, b, blen) == 0;
+}
+
 /* Where nick is, or would go: the first entry not below it. */
 static size_t slot(const roster *r, const char *nick, size_t len)
 {
@@ -176,7 +181,7 @@ static size_t slot(const roster *r, const char *nick, size_t len)
 
 static int at(const roster *r, size_t i, const char *nick, size_t len)
 {
-    return i < r->n && ncase_cmp(r->v[i], strlen(r->v[i]), nick, len) == 0;
+    return i < r->n && nick_eq(r->v[i], strlen(r->v[i]), nick, len);
 }
 
 int roster_has(const roster *r, const char *nick, size_t len)

@@ -60,6 +60,10 @@ int roster_has(const roster *r, const char *nick, size_t len);
 /* Adds each name of a /who list "a, b, c"; returns how many it named. */
 size_t roster_add_list(roster *r, const char *list, size_t len);
 
+/* Whether two nicks are the same one (ASCII case ignored, as the server
+ * has it). */
+int nick_eq(const char *a, size_t alen, const char *b, size_t blen);
+
 /* Completion: the first of cands[0..n) (sorted ignoring ASCII case) that
  * starts with prefix[0..plen) ignoring ASCII case and comes after `after`
  * (NULL: the first match); wraps round to the first match. NULL if none. */

@@ -138,13 +138,7 @@ static int escape(term *t)
     if (n < 2)
         return 0;
     if (e[1] != '[' && e[1] != 'O') { /* Alt-key */
-        switch (e[1]) {
-        case 'b': edit_word_left(&t->ed); break;
-        case 'f': edit_word_right(&t->ed); break;
-        case 'd': edit_kill_word_right(&t->ed); break;
-        case 0x7f: edit_kill_word_left(&t->ed); break;
-        default: break;
-        }
+        edit_alt(&t->ed, e[1]);
         return 1;
     }
     if (n < 3)
@@ -191,20 +185,8 @@ static void key(term *t, unsigned char c)
         return;
     case '\r':
     case '\n': submit(t); return;
-    case 0x01: edit_home(&t->ed); break;           /* Ctrl-A */
-    case 0x05: edit_end(&t->ed); break;            /* Ctrl-E */
-    case 0x02: edit_left(&t->ed); break;           /* Ctrl-B */
-    case 0x06: edit_right(&t->ed); break;          /* Ctrl-F */
-    case 0x10: edit_history_prev(&t->ed); break;   /* Ctrl-P */
-    case 0x0e: edit_history_next(&t->ed); break;   /* Ctrl-N */
-    case 0x15: edit_kill_start(&t->ed); break;     /* Ctrl-U */
-    case 0x0b: edit_kill_end(&t->ed); break;       /* Ctrl-K */
-    case 0x17: edit_kill_word_left(&t->ed); break; /* Ctrl-W */
-    case 0x19: edit_yank(&t->ed); break;           /* Ctrl-Y */
-    case 0x0c: break;                              /* Ctrl-L: redraw */
-    case 0x7f:
-    case 0x08: edit_backspace(&t->ed); break;
-    case 0x04: /* Ctrl-D */
+    case 0x0c: break; /* Ctrl-L: redraw */
+    case 0x04:        /* Ctrl-D */
         if (t->ed.len == 0) {
             t->on_eof(t->data);
             return;
@@ -212,6 +194,8 @@ static void key(term *t, unsigned char c)
         edit_delete(&t->ed);
         break;
     default:
+        if (edit_ctrl(&t->ed, c))
+            break;
         if (c < 0x20)
             return; /* other controls: ignored */
         edit_insert(&t->ed, (const char *)&c, 1);

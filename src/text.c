@@ -56,6 +56,16 @@ static int is_bidi_control(uint32_t cp)
     return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
+size_t utf8_step(const char *s, size_t len, size_t i, uint32_t *cp)
+{
+    int n = utf8_decode((const unsigned char *)s + i, len - i, cp);
+    if (n < 0) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    return (size_t)n;
+}
+
 size_t text_clean(const char *in, size_t len, char *out)
 {
     const unsigned char *s = (const unsigned char *)in;

@@ -16,6 +16,9 @@
  * and sets *cp, or -1 when s[0] does not start a valid, complete sequence
  * (overlong forms, surrogates and values above U+10FFFF are invalid). */
 int utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
+/* The code point at s[i..len) into *cp and its length; an invalid byte is
+ * U+FFFD, one byte long (for measuring and drawing text as shown). */
+size_t utf8_step(const char *s, size_t len, size_t i, uint32_t *cp);
 
 /* Writes the cleaned form of in[0..len) to out, which must hold
  * TEXT_CLEAN_MAX(len) bytes: controls in caret notation (^[ for ESC), C1 and

@@ -104,23 +104,13 @@ struct tui {
 
 /* ---- text measures ---- */
 
-static size_t cp_at(const char *s, size_t len, size_t i, uint32_t *cp)
-{
-    int n = utf8_decode((const unsigned char *)s + i, len - i, cp);
-    if (n < 0) {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    return (size_t)n;
-}
-
 /* Columns of s[from..to) as drawn here (see the top of the file). */
 static size_t cells(const char *s, size_t from, size_t to)
 {
     size_t w = 0;
     uint32_t cp;
     for (size_t i = from; i < to;) {
-        i += cp_at(s, to, i, &cp);
+        i += utf8_step(s, to, i, &cp);
         w += (size_t)text_width(cp);
     }
     return w;
@@ -264,7 +254,7 @@ static void put_text(const tui *t, const entry *e, const char *s, size_t from, s
         uint32_t cp;
         attrset(e ? attr_at(t, e, i) : plain);
         for (size_t k = i; k < j;) {
-            k += cp_at(s, j, k, &cp);
+            k += utf8_step(s, j, k, &cp);
             if (cp != ZWJ && n < ARRAY_LEN(wc) - 1)
                 wc[n++] = (wchar_t)cp;
         }
@@ -466,17 +456,7 @@ static void set_me(tui *t, const char *nick, size_t len)
 
 static int is_me(const tui *t, const char *nick, size_t len)
 {
-    return strlen(t->me) == len && ascii_casecmp(t->me, nick) == 0;
-}
-
-static int is_me_n(const tui *t, const char *nick, size_t len)
-{
-    char n[NICK_MAX + 1];
-    if (len > NICK_MAX)
-        return 0;
-    memcpy(n, nick, len);
-    n[len] = '\0';
-    return is_me(t, n, len);
+    return nick_eq(t->me, strlen(t->me), nick, len);
 }
 
 /* Updates the picture of the room from one line; returns 1 if the line is
@@ -505,7 +485,7 @@ static int track(tui *t, const line_info *li)
     case LINE_RENAME:
         roster_remove(&t->members, li->a, li->alen);
         roster_add(&t->members, li->b, li->blen);
-        if (is_me_n(t, li->a, li->alen))
+        if (is_me(t, li->a, li->alen))
             set_me(t, li->b, li->blen);
         return 0;
     case LINE_WHO:
@@ -558,7 +538,7 @@ void tui_line(tui *t, const char *line, size_t len)
             style = LINE_OTHER;
             flags |= F_NICK;
             li.text = 2 + li.alen + 1;
-            if (li.text < len && t->me[0] && !is_me_n(t, li.a, li.alen) &&
+            if (li.text < len && t->me[0] && !is_me(t, li.a, li.alen) &&
                 mentions(line + li.text, len - li.text, t->me, strlen(t->me)))
                 flags |= F_MENTION;
         }
@@ -770,21 +750,6 @@ static void key_code(tui *t, int k)
         }
 }
 
-static void key_meta(tui *t, wint_t c)
-{
-    switch (c) {
-    case 'b':
-    case 'B': edit_word_left(&t->ed); break;
-    case 'f':
-    case 'F': edit_word_right(&t->ed); break;
-    case 'd':
-    case 'D': edit_kill_word_right(&t->ed); break;
-    case 0x7f:
-    case 0x08: edit_kill_word_left(&t->ed); break;
-    default: break;
-    }
-}
-
 /* Inserts a typed character in the form the room will see it (cleaned), so
  * the line shown is the line sent. */
 static void insert_char(tui *t, wint_t c)
@@ -798,46 +763,31 @@ static void insert_char(tui *t, wint_t c)
     edit_insert(&t->ed, clean, text_clean(u, n, clean));
 }
 
-/* Returns 1 if t may have been freed (the quit hook ran). */
-static int key_char(tui *t, wint_t c)
+static void key_char(tui *t, wint_t c)
 {
     edit *e = &t->ed;
     if (t->meta) {
         t->meta = 0;
-        key_meta(t, c);
-        return 0;
+        edit_alt(e, (int)c);
+        return;
     }
     switch (c) {
     case 0x1b: t->meta = 1; break;
     case '\r':
-    case '\n': submit(t); return 1;
-    case '\t': complete(t); return 0;
-    case 0x01: edit_home(e); break;
-    case 0x05: edit_end(e); break;
-    case 0x02: edit_left(e); break;
-    case 0x06: edit_right(e); break;
-    case 0x10: edit_history_prev(e); break;
-    case 0x0e: edit_history_next(e); break;
-    case 0x15: edit_kill_start(e); break;
-    case 0x0b: edit_kill_end(e); break;
-    case 0x17: edit_kill_word_left(e); break;
-    case 0x19: edit_yank(e); break;
+    case '\n': submit(t); break;
+    case '\t': complete(t); break;
     case 0x0c: clearok(curscr, TRUE); break;
-    case 0x7f:
-    case 0x08: edit_backspace(e); break;
     case 0x04:
-        if (e->len == 0) {
+        if (e->len == 0)
             t->h.quit(t->h.data, NULL, 0);
-            return 1;
-        }
-        edit_delete(e);
+        else
+            edit_delete(e);
         break;
     default:
-        if (c >= 0x20)
+        if (!edit_ctrl(e, (int)c) && c >= 0x20)
             insert_char(t, c);
         break;
     }
-    return 0;
 }
 
 /* Ready, yet no key: the terminal is gone (a hang-up, or nothing left to
@@ -874,8 +824,8 @@ static void on_input(loop *l, int fd, void *data, int mask)
         if (r == KEY_CODE_YES) {
             t->meta = 0;
             key_code(t, (int)c);
-        } else if (key_char(t, c) && loop_mask(l, fd) < 0) {
-            return; /* the quit hook freed us */
+        } else {
+            key_char(t, c);
         }
     }
 }

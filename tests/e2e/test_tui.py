@@ -245,6 +245,23 @@ def test_tui_scrollback_keeps_the_newest_5000_lines():
           "the oldest 1000 lines (and the greeting) were dropped: %s" % s)
 
 
+def test_tui_scrollback_keeps_at_most_4_mib():
+    # 1500 lines of 4013 bytes ("<peer> bNNNN " and 4000 y): the line count
+    # (5000) is not the limit, the byte budget is. A new line goes in once
+    # the kept bytes and three times its own (its cleaned worst case) fit
+    # in 4 MiB, so 4194304 // 4013 - 2 of them stay.
+    srv, t, peer = tui_with_peer("bytes", server_args=("--msg-rate", "0",
+                                                       "--max-queue", str(64 << 20)))
+    peer.send(b"".join(b"b%04d " % i + b"y" * 4000 + b"\n" for i in range(1500)))
+    peer.sendline("the end")
+    t.wait_until(lambda s: "<peer> the end" in s, "all lines arrived", timeout=20)
+    t.tmux("send-keys", "-N", "5000", "PPage")
+    s = t.wait_until(lambda s: re.search(r"<peer> b(\d{4})", s), "the top of the scroll-back")
+    top = min(int(m) for m in re.findall(r"<peer> b(\d{4})", s))
+    want = 1501 - (4194304 // 4013 - 2)  # "the end" is kept too
+    check(abs(top - want) <= 2, "the oldest kept line is b%04d, want about b%04d" % (top, want))
+
+
 def sgr_states(styled):
     """Replays the SGR sequences of a capture-pane -e screen: each line as a
     list of (char, (fg, bg, bold, dim)) cells."""
@@ -481,6 +498,11 @@ def test_no_tui_and_unknown_terminal_use_the_line_mode():
     u.wait_until(lambda s: re.search(r"(?m)^\* guest\d+ is now known as dumb$", s),
                  "TERM=dumb falls back to the line mode")
     check("no full screen (TERM is dumb)" in u.stderr_text(), "and says why: %r" % u.stderr_text())
+    v = Screen(srv.port, "--nick", "odd", env="TERM=no-such-terminal ")
+    v.wait_until(lambda s: re.search(r"(?m)^\* guest\d+ is now known as odd$", s),
+                 "a TERM without a terminal description falls back to the line mode")
+    check("no full screen (no terminal description for TERM=no-such-terminal)"
+          in v.stderr_text(), "and says why: %r" % v.stderr_text())
 
 
 def test_piped_client_reconnects_and_sends_what_follows():

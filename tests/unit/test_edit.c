@@ -178,5 +178,27 @@ void test_edit(void)
         CHECK(edit_replace(&E, EDIT_MAX - 3, "xyzw", 4) == -1 && E.len == EDIT_MAX - 2);
         CHECK(edit_replace(&E, EDIT_MAX - 3, "xyz", 3) == 0 && E.len == EDIT_MAX);
     }
+
+    /* the key table both terminal front ends share */
+    set("one two", 7);
+    CHECK(edit_ctrl(&E, 0x01) == 1 && is("one two", 0)); /* Ctrl-A */
+    CHECK(edit_ctrl(&E, 0x05) == 1 && is("one two", 7)); /* Ctrl-E */
+    CHECK(edit_ctrl(&E, 0x17) == 1 && is("one ", 4));    /* Ctrl-W */
+    CHECK(edit_ctrl(&E, 0x19) == 1 && is("one two", 7)); /* Ctrl-Y */
+    CHECK(edit_ctrl(&E, 0x7f) == 1 && is("one tw", 6));  /* Backspace */
+    CHECK(edit_ctrl(&E, 0x08) == 1 && is("one t", 5));   /* ^H */
+    CHECK(edit_ctrl(&E, 0x15) == 1 && is("", 0));        /* Ctrl-U */
+    CHECK(edit_ctrl(&E, 0x19) == 1 && is("one t", 5));
+    CHECK(edit_ctrl(&E, 0x02) == 1 && is("one t", 4)); /* Ctrl-B */
+    CHECK(edit_ctrl(&E, 0x0b) == 1 && is("one ", 4));  /* Ctrl-K */
+    CHECK(edit_ctrl(&E, 'a') == 0 && edit_ctrl(&E, 0x04) == 0 && edit_ctrl(&E, '\t') == 0 &&
+          is("one ", 4));
+    set("alpha beta", 10);
+    CHECK(edit_alt(&E, 'b') == 1 && is("alpha beta", 6));
+    CHECK(edit_alt(&E, 'B') == 1 && is("alpha beta", 0));
+    CHECK(edit_alt(&E, 'F') == 1 && is("alpha beta", 5));
+    CHECK(edit_alt(&E, 'd') == 1 && is("alpha", 5));
+    CHECK(edit_alt(&E, 0x7f) == 1 && is("", 0));
+    CHECK(edit_alt(&E, 'x') == 0 && edit_alt(&E, '[') == 0 && is("", 0));
     edit_free(&E);
 }

@@ -117,6 +117,10 @@ void test_roster(void)
         CHECKF(kinds >= 10, "100 nicks used %d of 12 colours", kinds);
     }
 
+    /* the same nick, ASCII case ignored */
+    CHECK(nick_eq("Alice", 5, "aLICE", 5) && !nick_eq("alice", 5, "alic", 4) &&
+          !nick_eq("al", 2, "alice", 5));
+
     /* mentions: a word of its own, case ignored */
     CHECK(mentions("hi alice!", 9, "alice", 5));
     CHECK(mentions("ALICE: look", 11, "alice", 5));

@@ -38,6 +38,11 @@ void test_text(void)
     CHECK(utf8_decode((const unsigned char *)"\x80", 1, &cp) == -1);
     CHECK(utf8_decode((const unsigned char *)"\xFF", 1, &cp) == -1);
     CHECK(utf8_decode((const unsigned char *)"\xF4\x8F\xBF\xBF", 4, &cp) == 4 && cp == 0x10FFFF);
+    /* stepping through text as shown: a bad byte is one U+FFFD */
+    CHECK(utf8_step("a\xE4\xBD\xA0\xFF", 5, 0, &cp) == 1 && cp == 'a');
+    CHECK(utf8_step("a\xE4\xBD\xA0\xFF", 5, 1, &cp) == 3 && cp == 0x4F60);
+    CHECK(utf8_step("a\xE4\xBD\xA0\xFF", 5, 4, &cp) == 1 && cp == 0xFFFD);
+    CHECK(utf8_step("\xE4\xBD", 2, 0, &cp) == 1 && cp == 0xFFFD); /* truncated */
 
     /* cleaning */
     CHECK(cleans_to(S("hello, world"), S("hello, world")));
