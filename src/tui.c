@@ -869,10 +869,17 @@ tui *tui_new(loop *l, const char *target, const tui_hooks *h, char *err, size_t 
         snprintf(err, errsz, "TERM is %s", term && *term ? "dumb" : "not set");
         return NULL;
     }
+    /* Looked up first: a newterm that fails leaks what it set up. */
+    int found = 0;
+    if (setupterm(term, STDOUT_FILENO, &found) != OK || found != 1) {
+        snprintf(err, errsz, "no terminal description for TERM=%s", term);
+        return NULL;
+    }
+    del_curterm(cur_term);
     tui *t = xcalloc(1, sizeof *t);
     t->scr = newterm(NULL, stdout, stdin);
     if (!t->scr) {
-        snprintf(err, errsz, "no terminal description for TERM=%s", term);
+        snprintf(err, errsz, "cannot start the screen for TERM=%s", term);
         free(t);
         return NULL;
     }
