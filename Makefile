@@ -29,6 +29,9 @@ endif
 # The full-screen client (src/tui.c) uses ncurses' wide-character build.
 CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 CURSES_LIBS   := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
+# TLS (src/tls.c) is OpenSSL's libssl.
+SSL_LIBS      := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+LIBS          := $(CURSES_LIBS) $(SSL_LIBS)
 
 SRC      := $(wildcard src/*.c)
 OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
@@ -51,10 +54,10 @@ $(BUILD)/unit/%.o: tests/unit/%.c | $(BUILD)/unit
 $(BUILD)/obj/tui.o $(FUZZ_DIR)/obj/tui.o $(REPLAY_DIR)/obj/tui.o: CFLAGS += $(CURSES_CFLAGS)
 
 $(BIN): $(OBJ)
-	$(CC) $(LDFLAGS) $^ $(CURSES_LIBS) -o $@
+	$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
 $(UNIT): $(UNIT_OBJ) $(LIBOBJ) $(BUILD)/bench/histo.o
-	$(CC) $(LDFLAGS) $^ $(CURSES_LIBS) -lm -o $@
+	$(CC) $(LDFLAGS) $^ $(LIBS) -lm -o $@
 
 # The load generator (bench/bench.c; see docs/performance.md).
 BENCH := $(BUILD)/hichat-bench
@@ -149,14 +152,14 @@ $(FUZZ_DIR)/obj/%.o: src/%.c | $(FUZZ_DIR)/obj
 
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_LIBOBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CLANG_WARN) -fsanitize=fuzzer -Isrc $< $(FUZZ_LIBOBJ) \
-	    $(CURSES_LIBS) -o $@
+	    $(LIBS) -o $@
 
 # Replay: the same harness with fuzz/replay.c's main(), any C compiler.
 $(REPLAY_DIR)/obj/%.o: src/%.c | $(REPLAY_DIR)/obj
 	$(CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
 $(REPLAY_DIR)/replay-%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $(REPLAY_LIBOBJ)
-	$(CC) $(FUZZ_CFLAGS) -Isrc fuzz/fuzz_$*.c fuzz/replay.c $(REPLAY_LIBOBJ) $(CURSES_LIBS) -o $@
+	$(CC) $(FUZZ_CFLAGS) -Isrc fuzz/fuzz_$*.c fuzz/replay.c $(REPLAY_LIBOBJ) $(LIBS) -o $@
 
 $(FUZZ_DIR)/obj:
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz: needs $(FUZZ_CC) and libFuzzer" \

@@ -13,6 +13,7 @@
 #include "hello.h"
 #include "server.h"
 #include "text.h"
+#include "tls.h"
 #include "trace.h"
 #include "util.h"
 
@@ -80,6 +81,29 @@ static const char usage_serve[] =
     "                         the peer counts as gone (default 30; 0: the\n"
     "                         kernel's, about 15 minutes)\n"
     "\n"
+    "Security (see docs/security.md). By default only this machine can connect\n"
+    "(" DEFAULT_BIND "); serving the network in plaintext without a password is\n"
+    "warned about. Every address listened on is printed.\n"
+    "      --tls-cert FILE    serve TLS (1.2 and up) on the TCP port with this PEM\n"
+    "                         certificate chain; clients: connect --tls\n"
+    "      --tls-key FILE     its PEM private key (default: in --tls-cert's file)\n"
+    "      --tls-self-signed[=FILE]\n"
+    "                         serve TLS with a key and self-signed certificate made\n"
+    "                         once and kept in FILE (default\n"
+    "                         ~/.config/hichat/selfsigned.pem); prints the SHA-256\n"
+    "                         fingerprint that clients pin with --tls-fingerprint\n"
+    "      --tls-client-ca FILE  require client certificates signed by a CA in FILE\n"
+    "      --password-file FILE  members must first send the password on FILE's\n"
+    "                         first line (/pass PASSWORD); a wrong one waits 1 s,\n"
+    "                         3 end the connection, 10 in a minute lock the address\n"
+    "                         (an IPv6 /64) out for a minute\n"
+    "      --allow CIDR       only these addresses may connect (repeatable; IPv4 or\n"
+    "                         IPv6: 10.0.0.0/8, fd00::/8, 192.0.2.7)\n"
+    "      --deny CIDR        these may not (repeatable; wins over --allow). Both\n"
+    "                         are checked before anything is allocated\n"
+    "The Unix socket and UDP stay plaintext; UDP cannot be combined with TLS or a\n"
+    "password (a datagram room has no handshake or login).\n"
+    "\n"
     "On the console, /stats shows counters; SIGUSR1 logs them on stderr.\n"
     "      --trace[=FILE]     print every socket system call as strace would\n"
     "                         (to FILE, or stderr)\n"
@@ -104,6 +128,22 @@ static const char usage_connect[] =
     "                         full screen (also chosen when TERM is unknown)\n"
     "  -r, --reconnect        when the connection is lost, dial again after 1, 2,\n"
     "                         4 ... 30 s and ask for the same nick (not with --udp)\n"
+    "      --tls              speak TLS; the server's certificate must be signed by\n"
+    "                         a system CA (or --tls-ca) for HOST, be pinned, or be\n"
+    "                         the one remembered for HOST:PORT in\n"
+    "                         ~/.config/hichat/known_hosts (a change is refused)\n"
+    "      --tls-ca FILE      trust the CAs in FILE instead of the system's\n"
+    "      --tls-fingerprint SHA256\n"
+    "                         accept exactly the certificate with this SHA-256\n"
+    "                         fingerprint (as serve --tls-self-signed prints it),\n"
+    "                         and remember it for HOST:PORT\n"
+    "      --tls-insecure     accept any certificate (warned: anyone on the path\n"
+    "                         can read and change the chat)\n"
+    "      --tls-cert FILE    show this client certificate (PEM)\n"
+    "      --tls-key FILE     its private key (default: in --tls-cert's file)\n"
+    "      --password-file FILE  the room's password, on FILE's first line; without\n"
+    "                         it you are asked on the terminal (not echoed)\n"
+    "The --tls options imply --tls. UDP is always plaintext: not with --udp.\n"
     "      --trace[=FILE]     print every socket system call as strace would\n"
     "                         (to FILE, or stderr)\n"
     "  -h, --help             this help\n";
@@ -185,13 +225,20 @@ static int cmd_serve(int argc, char **argv)
         {"udp", no_argument, NULL, 'D'},
         {"udp-timeout", required_argument, NULL, 'O'},
         {"announce-max", required_argument, NULL, 'A'},
+        {"tls-cert", required_argument, NULL, 1},
+        {"tls-key", required_argument, NULL, 2},
+        {"tls-self-signed", optional_argument, NULL, 3},
+        {"tls-client-ca", required_argument, NULL, 4},
+        {"password-file", required_argument, NULL, 5},
+        {"allow", required_argument, NULL, 6},
+        {"deny", required_argument, NULL, 7},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     server_opts o;
-    char port[8];
+    char port[8], err[160];
     long long v;
-    int ch;
+    int ch, rc;
 
     server_defaults(&o);
     while ((ch = getopt_long(argc, argv, "+b:p:n:h", opts, NULL)) != -1) {
@@ -275,16 +322,45 @@ static int cmd_serve(int argc, char **argv)
                 return EXIT_USAGE;
             o.user_timeout = (long)v;
             break;
-        case 'h': fputs(usage_serve, stdout); return 0;
-        default: fprintf(stderr, "\n%s", usage_serve); return EXIT_USAGE;
+        case 1: o.tls_cert = optarg; break;
+        case 2: o.tls_key = optarg; break;
+        case 3: o.tls_self_signed = optarg ? optarg : ""; break;
+        case 4: o.tls_client_ca = optarg; break;
+        case 5: o.password_file = optarg; break;
+        case 6:
+        case 7:
+            if (acl_add(&o.acl, ch == 6, optarg, err, sizeof err) < 0) {
+                fprintf(stderr, "hichat: --%s: %s\n", ch == 6 ? "allow" : "deny", err);
+                acl_free(&o.acl);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h': acl_free(&o.acl); fputs(usage_serve, stdout); return 0;
+        default: acl_free(&o.acl); fprintf(stderr, "\n%s", usage_serve); return EXIT_USAGE;
         }
     }
+    const char *bad = NULL;
+    int tls = o.tls_cert || o.tls_self_signed;
     if (optind < argc)
-        return usage_error(usage_serve, "serve takes no arguments besides options");
-    if (!o.tcp && !o.unix_path && !o.udp)
-        return usage_error(usage_serve,
-                           "--no-tcp leaves nothing to listen on; add --unix PATH or --udp");
-    return server_run(&o);
+        bad = "serve takes no arguments besides options";
+    else if (!o.tcp && !o.unix_path && !o.udp)
+        bad = "--no-tcp leaves nothing to listen on; add --unix PATH or --udp";
+    else if (o.tls_cert && o.tls_self_signed)
+        bad = "--tls-cert and --tls-self-signed both name the certificate; choose one";
+    else if ((o.tls_key || o.tls_client_ca) && !tls)
+        bad = "--tls-key and --tls-client-ca need --tls-cert (or --tls-self-signed)";
+    else if (tls && !o.tcp)
+        bad = "TLS is served on the TCP port, and --no-tcp turns it off";
+    else if (o.udp && (tls || o.password_file))
+        bad = "--udp is always plaintext and has no login: it cannot be combined with "
+              "TLS or --password-file (it would let anyone around both)";
+    if (bad) {
+        acl_free(&o.acl);
+        return usage_error(usage_serve, bad);
+    }
+    rc = server_run(&o);
+    acl_free(&o.acl);
+    return rc;
 }
 
 static int cmd_connect(int argc, char **argv)
@@ -293,9 +369,14 @@ static int cmd_connect(int argc, char **argv)
         {"nick", required_argument, NULL, 'n'}, {"trace", optional_argument, NULL, 'X'},
         {"unix", required_argument, NULL, 'U'}, {"udp", no_argument, NULL, 'u'},
         {"no-tui", no_argument, NULL, 'T'},     {"reconnect", no_argument, NULL, 'r'},
+        {"tls", no_argument, NULL, 1},          {"tls-ca", required_argument, NULL, 2},
+        {"tls-insecure", no_argument, NULL, 3}, {"tls-fingerprint", required_argument, NULL, 4},
+        {"tls-cert", required_argument, NULL, 5}, {"tls-key", required_argument, NULL, 6},
+        {"password-file", required_argument, NULL, 7},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
     };
     client_opts o = {0};
+    char fp[TLS_FPLEN];
     int ch;
 
     /* Options may come before or after HOST. */
@@ -314,6 +395,21 @@ static int cmd_connect(int argc, char **argv)
         case 'u': o.udp = 1; break;
         case 'T': o.no_tui = 1; break;
         case 'r': o.reconnect = 1; break;
+        case 1: o.tls = 1; break;
+        case 2: o.tls = 1, o.tls_ca = optarg; break;
+        case 3: o.tls = 1, o.tls_insecure = 1; break;
+        case 4:
+            if (tls_fingerprint_parse(optarg, fp) < 0) {
+                fprintf(stderr, "hichat: --tls-fingerprint %s: not a SHA-256 fingerprint (64 "
+                                "hex digits, colons allowed)\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            o.tls = 1, o.tls_fingerprint = fp;
+            break;
+        case 5: o.tls = 1, o.tls_cert = optarg; break;
+        case 6: o.tls = 1, o.tls_key = optarg; break;
+        case 7: o.password_file = optarg; break;
         case 'h': fputs(usage_connect, stdout); return 0;
         default: fprintf(stderr, "\n%s", usage_connect); return EXIT_USAGE;
         }
@@ -321,6 +417,15 @@ static int cmd_connect(int argc, char **argv)
     if (o.udp && o.reconnect)
         return usage_error(usage_connect, "--reconnect is for streams: UDP has no connection "
                                           "to lose (the client keeps itself joined)");
+    if (o.udp && o.tls)
+        return usage_error(usage_connect, "UDP is always plaintext: --tls cannot be used with "
+                                          "--udp");
+    if (o.unix_path && o.tls)
+        return usage_error(usage_connect, "--tls is for TCP: a server's Unix socket is local "
+                                          "and plaintext");
+    if (o.tls_insecure && o.tls_fingerprint)
+        return usage_error(usage_connect, "--tls-insecure and --tls-fingerprint contradict "
+                                          "each other");
     if (o.unix_path) {
         if (optind < argc || o.udp)
             return usage_error(usage_connect, "connect takes --unix PATH or HOST[:PORT], not both");

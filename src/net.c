@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -414,4 +415,58 @@ void net_sock_info(int fd, char *out, size_t outsz)
     if (n < outsz && trace_ioctl_int(fd, SIOCOUTQ, &outq) == 0 &&
         trace_ioctl_int(fd, SIOCINQ, &inq) == 0)
         snprintf(out + n, outsz - n, " sendq=%d recvq=%d", outq, inq);
+}
+
+int net_wildcard_addrs(int fd, char *out, size_t outsz)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    struct ifaddrs *ifs;
+    in_port_t port;
+    int v6;
+
+    out[0] = '\0';
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        if (in->sin_addr.s_addr != htonl(INADDR_ANY))
+            return 0;
+        port = in->sin_port, v6 = 0;
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        if (!IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+            return 0;
+        port = in6->sin6_port, v6 = 1;
+    } else {
+        return 0;
+    }
+    if (getifaddrs(&ifs) < 0)
+        return 0;
+    int n = 0;
+    size_t len = 0;
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        struct sockaddr_storage a;
+        char one[NET_ADDRSTRLEN];
+        if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
+                             !(v6 && i->ifa_addr->sa_family == AF_INET6)))
+            continue;
+        socklen_t al = i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                         : sizeof(struct sockaddr_in6);
+        memcpy(&a, i->ifa_addr, al);
+        if (a.ss_family == AF_INET)
+            ((struct sockaddr_in *)&a)->sin_port = port;
+        else
+            ((struct sockaddr_in6 *)&a)->sin6_port = port;
+        net_addr_str((struct sockaddr *)&a, al, one, sizeof one);
+        int w = snprintf(out + len, outsz - len, "%s%s", n ? ", " : "", one);
+        if (w < 0 || (size_t)w >= outsz - len) {
+            snprintf(out + len, outsz - len, ", ...");
+            break;
+        }
+        len += (size_t)w;
+        n++;
+    }
+    freeifaddrs(ifs);
+    return n;
 }

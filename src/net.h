@@ -62,6 +62,12 @@ void net_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t ou
  * receive queue bytes. */
 void net_sock_info(int fd, char *out, size_t outsz);
 
+/* For a listener bound to a wildcard address (0.0.0.0, or :: which takes
+ * IPv4 too), every address of this machine's interfaces with its port, as
+ * "127.0.0.1:6666, [::1]:6666, ..." into out. Returns how many, or 0 when
+ * fd is bound to one address (or getifaddrs fails). */
+int net_wildcard_addrs(int fd, char *out, size_t outsz);
+
 /* The local address of fd as text; -1 with errno on failure. */
 int net_local_str(int fd, char *out, size_t outsz);
 

@@ -53,6 +53,47 @@ void outq_push(outq *q, chunk *c)
     q->bytes += c->len;
 }
 
+/* Drops n written bytes from the front of q. */
+static void consume(outq *q, size_t n)
+{
+    q->bytes -= n;
+    while (n > 0) {
+        chunk *c = q->ring[q->head];
+        size_t rest = c->len - q->off;
+        if (n < rest) {
+            q->off += (uint32_t)n;
+            break;
+        }
+        n -= rest;
+        chunk_unref(c);
+        q->head = (q->head + 1) & (q->cap - 1);
+        q->count--;
+        q->off = 0;
+    }
+    if (q->count == 0) {
+        q->head = 0;
+        if (q->cap > OUTQ_KEEP) {
+            free(q->ring);
+            q->ring = NULL;
+            q->cap = 0;
+        }
+    }
+}
+
+size_t outq_take(outq *q, char *dst, size_t max)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < q->count && n < max; i++) {
+        chunk *c = q->ring[(q->head + i) & (q->cap - 1)];
+        uint32_t skip = i == 0 ? q->off : 0;
+        size_t k = c->len - skip < max - n ? c->len - skip : max - n;
+        memcpy(dst + n, c->data + skip, k);
+        n += k;
+    }
+    consume(q, n);
+    return n;
+}
+
 ssize_t outq_write(outq *q, int fd)
 {
     struct iovec iov[OUTQ_IOV];
@@ -69,29 +110,7 @@ ssize_t outq_write(outq *q, int fd)
     ssize_t w = trace_writev(fd, iov, n);
     if (w < 0)
         return -1;
-    size_t left = (size_t)w;
-    q->bytes -= left;
-    while (left > 0) {
-        chunk *c = q->ring[q->head];
-        size_t rest = c->len - q->off;
-        if (left < rest) {
-            q->off += (uint32_t)left;
-            break;
-        }
-        left -= rest;
-        chunk_unref(c);
-        q->head = (q->head + 1) & (q->cap - 1);
-        q->count--;
-        q->off = 0;
-    }
-    if (q->count == 0) {
-        q->head = 0;
-        if (q->cap > OUTQ_KEEP) {
-            free(q->ring);
-            q->ring = NULL;
-            q->cap = 0;
-        }
-    }
+    consume(q, (size_t)w);
     return w;
 }
 

@@ -42,6 +42,9 @@ void outq_push(outq *q, chunk *c);
 /* Writes as much as one writev takes. Returns the bytes written (0 if the
  * queue is empty), or -1 with errno (EAGAIN means try when writable). */
 ssize_t outq_write(outq *q, int fd);
+/* Moves up to max queued bytes, oldest first, into dst (TLS writes from a
+ * staging buffer of whole records instead of writev). Returns the count. */
+size_t outq_take(outq *q, char *dst, size_t max);
 /* Drops everything queued and frees the ring. */
 void outq_clear(outq *q);
 

@@ -12,7 +12,13 @@
  * bucket that holds input back, then disconnects), a deadline to finish a
  * line (slowloris), per-IP and total connection caps checked before any
  * per-client memory, TCP keepalive and TCP_USER_TIMEOUT for dead peers, and
- * a first look at the bytes for peers speaking the wrong protocol. */
+ * a first look at the bytes for peers speaking the wrong protocol.
+ *
+ * A connection may pass a gate before it joins the room: the TLS handshake
+ * (on the TCP listener of a TLS server) and the password. Until then it
+ * has no nick, the room does not see it, and it has a deadline. Address
+ * lists and the wrong-password lockout are checked before anything is
+ * allocated for it. */
 #include "server.h"
 
 #include <errno.h>
@@ -31,6 +37,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "dialect.h"
 #include "frame.h"
 #include "ipcount.h"
@@ -40,6 +47,7 @@
 #include "room.h"
 #include "term.h"
 #include "text.h"
+#include "tls.h"
 #include "trace.h"
 #include "util.h"
 
@@ -83,6 +91,18 @@
 /* Keepalive probes: interval (at most) and count after the idle time. */
 #define KEEPALIVE_INTVL 10
 #define KEEPALIVE_CNT   3
+/* The gate: a TLS handshake must be done within HANDSHAKE_MS, a password
+ * sent within LOGIN_MS; a wrong one holds the connection's input for
+ * AUTH_DELAY_MS, and the AUTH_TRIES-th wrong one on a connection ends it. */
+#define HANDSHAKE_MS  10000
+#define LOGIN_MS      60000
+#define AUTH_DELAY_MS 1000
+#define AUTH_TRIES    3
+/* TLS output is gathered into records of this size (the largest TLS
+ * allows) instead of one record per message; at most TLS_BURST of them are
+ * written per pass, so one busy member cannot hold the loop. */
+#define TLS_STAGE 16384
+#define TLS_BURST 4
 
 enum {
     C_CLOSING = 1u << 0,   /* left the room, flushing its last output */
@@ -94,7 +114,11 @@ enum {
     C_SPOKE = 1u << 6,     /* has sent a first line (protocol sniffing done) */
     C_ANNOUNCED = 1u << 7, /* its join is settled: told, or not in a crowd */
     C_HEARD = 1u << 8,     /* the room was told it joined, so hears it leave */
+    C_HANDSHAKE = 1u << 9, /* at the gate: TLS handshake under way */
+    C_AUTH = 1u << 10,     /* at the gate: waiting for the password */
+    C_JOINED = 1u << 11,   /* in the room (past the gate) */
 };
+#define C_GATE (C_HANDSHAKE | C_AUTH)
 
 /* Why a member left: the text the room sees and the key /stats counts by. */
 enum reason {
@@ -110,6 +134,10 @@ enum reason {
     R_BINARY,
     R_SHUTDOWN,
     R_ERROR,
+    R_HANDSHAKE,
+    R_NOT_TLS,
+    R_AUTH,
+    R_LOGIN_TIMEOUT,
     R_COUNT
 };
 
@@ -128,11 +156,15 @@ static const struct {
     [R_BINARY] = {"not a chat client: binary data", "binary"},
     [R_SHUTDOWN] = {"server shutting down", "shutdown"},
     [R_ERROR] = {"socket error", "error"},
+    [R_HANDSHAKE] = {"TLS handshake failed", "handshake"},
+    [R_NOT_TLS] = {"not TLS on the TLS port", "not_tls"},
+    [R_AUTH] = {"wrong password", "auth"},
+    [R_LOGIN_TIMEOUT] = {"no password in time", "login_timeout"},
 };
 
 /* Why a connection was refused before it joined. */
-enum refusal { F_FULL, F_PER_IP, F_BUSY, F_COUNT };
-static const char *const refusal_key[F_COUNT] = {"full", "per_ip", "busy"};
+enum refusal { F_FULL, F_PER_IP, F_BUSY, F_DENIED, F_LOCKED, F_COUNT };
+static const char *const refusal_key[F_COUNT] = {"full", "per_ip", "busy", "denied", "locked"};
 
 typedef struct conn {
     member m; /* first: the room hands back member pointers */
@@ -155,6 +187,19 @@ typedef struct conn {
     enum reason why;
     char *why_text; /* "quit: REASON", or NULL; owned */
     ipkey ip;
+    int inet; /* a TCP peer (not Unix): per-address limits apply */
+    /* TLS (ssl is NULL for plaintext): the readiness a read or a write
+     * waits for when it is not its own (a read may need to write), and the
+     * staging buffer of one record being written (owned, NULL when empty). */
+    SSL *ssl;
+    int rwant, wwant;
+    char *stage;
+    size_t stage_len, stage_off;
+    int rend, rerr;     /* the stream ended (1) or failed (2, errno rerr) after data */
+    uint64_t gate_due;  /* the deadline of the handshake or the password */
+    uint64_t hold_until; /* input held back until then (after a wrong password) */
+    unsigned auth_fails;
+    char want_nick[NICK_MAX + 1]; /* asked for (/nick) before the password */
     struct conn *next_pending, *next_leave, *next_dead;
     struct conn *prev_all, *next_all;
     char addr[NET_ADDRSTRLEN];
@@ -195,6 +240,11 @@ struct server {
     size_t nconns; /* connections, closing ones too (descriptors held) */
     size_t nopen;  /* connections in the room: what --max-clients counts */
     member console;
+    SSL_CTX *tls;          /* the TCP listener's TLS, or NULL */
+    int lfd_tls[MAX_LISTENERS];
+    char *password;        /* owned, or NULL */
+    size_t passlen;
+    authlimit *fails;      /* wrong passwords per address */
     out *stdout_o, *log_o;
     term *term;
     int stopping;
@@ -257,6 +307,7 @@ static int is_open(const conn *c)
 
 static void conn_close(conn *c, enum reason why, int graceful);
 static void conn_io(loop *l, int fd, void *data, int mask);
+static void conn_readable(conn *c);
 static void udp_quit(server *s, member *m, const char *why, size_t len);
 static void udp_announce(member *m);
 
@@ -266,6 +317,7 @@ static void udp_announce(member *m);
 static void conn_interest(conn *c, int mask)
 {
     loop *l = c->s->l;
+    mask |= c->rwant | c->wwant; /* TLS waiting on the other direction */
     if (mask == 0)
         loop_unwatch(l, c->fd);
     else if (loop_mask(l, c->fd) < 0)
@@ -349,11 +401,54 @@ static enum reason errno_reason(int e)
     }
 }
 
+static int conn_unsent(const conn *c)
+{
+    return c->out.count > 0 || c->stage_off < c->stage_len;
+}
+
+/* TLS: the queue goes out as records of up to TLS_STAGE bytes, each
+ * staged whole and retried as it was until it is written. Returns bytes
+ * written or -1 with errno, as outq_write. */
+static ssize_t tls_flush(conn *c)
+{
+    size_t total = 0;
+    for (int i = 0; i < TLS_BURST; i++) {
+        if (c->stage_off == c->stage_len) {
+            if (c->out.count == 0)
+                break;
+            if (!c->stage)
+                c->stage = xmalloc(TLS_STAGE);
+            c->stage_len = outq_take(&c->out, c->stage, TLS_STAGE);
+            c->stage_off = 0;
+        }
+        int want = 0;
+        ssize_t n =
+            tls_write(c->ssl, c->stage + c->stage_off, c->stage_len - c->stage_off, &want);
+        if (n < 0) {
+            if (errno != EAGAIN)
+                return -1;
+            c->wwant = want == LOOP_READ ? LOOP_READ : 0;
+            if (total)
+                return (ssize_t)total;
+            return -1;
+        }
+        c->wwant = 0;
+        c->stage_off += (size_t)n;
+        total += (size_t)n;
+    }
+    if (c->stage && c->stage_off == c->stage_len) {
+        free(c->stage); /* idle TLS members keep no buffer */
+        c->stage = NULL;
+        c->stage_len = c->stage_off = 0;
+    }
+    return (ssize_t)total;
+}
+
 /* Writes c's queue once. */
 static void conn_flush(conn *c)
 {
     server *s = c->s;
-    ssize_t n = outq_write(&c->out, c->fd);
+    ssize_t n = c->ssl ? tls_flush(c) : outq_write(&c->out, c->fd);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
         conn_close(c, errno_reason(errno), 0);
         return;
@@ -363,7 +458,7 @@ static void conn_flush(conn *c)
         c->bytes_out += (uint64_t)n;
     }
     int rmask = (c->flags & (C_CLOSING | C_THROTTLED)) ? 0 : LOOP_READ;
-    if (c->out.count > 0) {
+    if (conn_unsent(c)) {
         conn_interest(c, rmask | LOOP_WRITE);
         return;
     }
@@ -373,6 +468,8 @@ static void conn_flush(conn *c)
          * we just wrote. When the server is stopping and nothing is unread,
          * a close sends no reset: no need to wait for the peer. */
         int unread = 0;
+        if (c->ssl)
+            tls_close_notify(c->ssl);
         trace_shutdown(c->fd, SHUT_WR);
         if (s->stopping && trace_ioctl_int(c->fd, FIONREAD, &unread) == 0 && unread == 0) {
             conn_close(c, c->why, 0);
@@ -395,6 +492,8 @@ static void conn_free(conn *c)
     trace_close(c->fd);
     ipcount_del(s->ips, &c->ip);
     outq_clear(&c->out);
+    tls_free(c->ssl);
+    free(c->stage);
     free(c->in);
     free(c->why_text);
     if (c->prev_all)
@@ -483,9 +582,13 @@ static void announce_leaves(server *s)
         s->leaving = c->next_leave;
         c->flags &= ~(unsigned)C_LEAVING;
         c->flags |= C_CLOSING; /* out of the room either way */
-        room_leave(s->room, &c->m);
         s->nopen--;
         s->st.left[c->why]++;
+        if (!(c->flags & C_JOINED)) { /* turned back at the gate */
+            logmsg(s, "disconnect %s - (%s)", c->addr, why_text(c));
+            continue;
+        }
+        room_leave(s->room, &c->m);
         logmsg(s, "disconnect %s %s (%s)", c->addr, c->m.nick, why_text(c));
         tell_leave(s, &c->m, (c->flags & C_HEARD) != 0, why_text(c));
     }
@@ -683,7 +786,11 @@ static void cmd_stats(server *s, member *m)
             break;
         }
         net_sock_info(c->fd, line, sizeof line);
-        reply(m, dialect_notice("conn %s %s in=%lluB/%llu out=%lluB/%llu", c->m.nick, line,
+        const char *who = (c->flags & C_JOINED)  ? c->m.nick
+                          : (c->flags & C_AUTH) ? "(login)"
+                                                : "(handshake)";
+        reply(m, dialect_notice("conn %s %s%s in=%lluB/%llu out=%lluB/%llu", who, line,
+                                c->ssl ? " tls=1" : "",
                                 (unsigned long long)c->bytes_in, (unsigned long long)c->lines_in,
                                 (unsigned long long)c->bytes_out, (unsigned long long)c->msgs_out));
     }
@@ -736,6 +843,10 @@ static void command(server *s, member *m, const char *line, size_t len)
         cmd_stats(s, m);
     } else if (IS("hello")) {
         reply(m, dialect_notice("hi")); /* the course's hello/hi: hichat hello */
+    } else if (IS("pass")) {
+        /* Never echoed, never sent to the room: a client that sends its
+         * password unasked (or twice) learns only that it is not needed. */
+        reply(m, dialect_error(s->password ? "you are already in" : "this room needs no password"));
     } else {
         size_t cl = text_clean(line, nl > 64 ? 64 : nl, s->clean);
         reply(m, dialect_error("unknown command \"/%.*s\"; type /help for the list", (int)cl,
@@ -889,12 +1000,20 @@ static void conn_rearm(conn *c)
 
     if (c->flags & C_CLOSING)
         return; /* the close deadline is armed */
-    if (!(c->flags & C_ANNOUNCED))
+    if (c->flags & C_GATE)
+        next = c->gate_due;
+    else if (!(c->flags & C_ANNOUNCED))
         next = c->join_due_ms;
     if (c->flags & C_THROTTLED) {
-        uint64_t need = 1000 - c->tokens; /* tokens < 1000 while throttled */
-        uint64_t at =
-            c->refill_ms + (need + (uint64_t)s->opt.msg_rate - 1) / (uint64_t)s->opt.msg_rate;
+        /* Held back: until a token is due, and not before the hold ends. */
+        uint64_t at = c->hold_until;
+        if (s->opt.msg_rate > 0 && c->tokens < 1000) {
+            uint64_t need = 1000 - c->tokens;
+            uint64_t due =
+                c->refill_ms + (need + (uint64_t)s->opt.msg_rate - 1) / (uint64_t)s->opt.msg_rate;
+            if (due > at)
+                at = due;
+        }
         if (at < next)
             next = at;
     } else {
@@ -922,6 +1041,13 @@ static void announce_join(conn *c)
         c->flags |= C_HEARD;
 }
 
+/* Stops taking c's input (kept in c->in) until conn_timer releases it. */
+static void hold(conn *c)
+{
+    c->flags |= C_THROTTLED;
+    conn_interest(c, conn_unsent(c) ? LOOP_WRITE : 0);
+}
+
 /* Flood control found c's bucket empty with lines waiting: stop reading
  * (the kernel buffers the rest, then the sender blocks) until the next
  * token, and cut a client that keeps this up. */
@@ -941,8 +1067,119 @@ static void throttle(conn *c)
         conn_close(c, R_FLOOD, 1);
         return;
     }
-    c->flags |= C_THROTTLED;
-    conn_interest(c, c->out.count ? LOOP_WRITE : 0);
+    hold(c);
+}
+
+/* ---- the gate: TLS handshake, then the password ---- */
+
+/* Joins the room: past the gate, or at once on an open server. */
+static void conn_enter(conn *c)
+{
+    server *s = c->s;
+    char nick[NICK_MAX + 1];
+    size_t wl = strlen(c->want_nick);
+
+    if (wl && !room_find(s->room, c->want_nick, wl))
+        memcpy(nick, c->want_nick, wl + 1);
+    else
+        room_guest_nick(s->room, nick);
+    c->flags |= C_JOINED;
+    room_join(s->room, &c->m, nick);
+    c->join_due_ms = loop_now(s->l) + JOIN_QUIET_MS;
+    size_t n = room_count(s->room);
+    reply(&c->m, dialect_notice("welcome to hichat, %s (%zu member%s here); type /help "
+                                "for commands",
+                                nick, n, n == 1 ? "" : "s"));
+    if (wl && strcmp(nick, c->want_nick) != 0)
+        reply(&c->m, dialect_error("nick \"%s\" is in use", c->want_nick));
+    logmsg(s, "connect %s %s", c->addr, nick);
+    conn_rearm(c);
+}
+
+/* The handshake is done (or there is none): ask for the password, or join. */
+static void conn_ready(conn *c)
+{
+    server *s = c->s;
+    if (!s->password) {
+        conn_enter(c);
+        return;
+    }
+    c->flags |= C_AUTH;
+    c->gate_due = loop_now(s->l) + LOGIN_MS;
+    reply(&c->m, dialect_notice("password required: send /pass PASSWORD (hichat connect "
+                                "--password-file FILE does it for you)"));
+    conn_rearm(c);
+}
+
+static void auth_try(conn *c, const char *pw, size_t len)
+{
+    server *s = c->s;
+    uint64_t now = loop_now(s->l), locked = c->inet ? authlimit_locked(s->fails, &c->ip, now) : 0;
+
+    if (!locked && password_eq(pw, len, s->password, s->passlen)) {
+        c->flags &= ~(unsigned)C_AUTH;
+        logmsg(s, "login %s", c->addr);
+        conn_enter(c);
+        return;
+    }
+    if (!locked) {
+        c->auth_fails++;
+        if (c->inet)
+            locked = authlimit_fail(s->fails, &c->ip, now);
+        logmsg(s, "wrong password from %s (%u on this connection)", c->addr, c->auth_fails);
+    }
+    if (locked) {
+        reply(&c->m, dialect_error("too many wrong passwords from your address; locked out "
+                                   "for %llu s",
+                                   (unsigned long long)(locked + 999) / 1000));
+        conn_close(c, R_AUTH, 1);
+    } else if (c->auth_fails >= AUTH_TRIES) {
+        reply(&c->m, dialect_error("wrong password; closing after %d tries", AUTH_TRIES));
+        conn_close(c, R_AUTH, 1);
+    } else {
+        /* Its next line waits: guessing goes at most one try a second. */
+        c->hold_until = now + AUTH_DELAY_MS;
+        reply(&c->m, dialect_error("wrong password"));
+    }
+}
+
+/* A line from a connection waiting for the password. */
+static void gate_line(conn *c, const char *line, size_t len)
+{
+    server *s = c->s;
+    size_t nl = 1;
+    s->st.lines_in++;
+    c->lines_in++;
+    while (nl < len && line[nl] != ' ')
+        nl++;
+    const char *arg = nl < len ? line + nl + 1 : line + len;
+    size_t alen = (size_t)(line + len - arg);
+#define IS(name) (line[0] == '/' && nl == sizeof(name) && strncasecmp(line + 1, name, nl - 1) == 0)
+    if (IS("pass")) {
+        auth_try(c, arg, alen); /* as sent, spaces and all */
+    } else if (IS("nick")) {
+        /* hichat connect asks for its nick first thing: kept for joining. */
+        if (alen <= NICK_MAX && !text_nick_invalid(arg, alen)) {
+            memcpy(c->want_nick, arg, alen);
+            c->want_nick[alen] = '\0';
+        }
+    } else if (IS("quit")) {
+        conn_quit(s, &c->m, arg, alen);
+    } else if (IS("hello")) {
+        reply(&c->m, dialect_notice("hi"));
+    } else if (len > 0) {
+        reply(&c->m, dialect_error("this room needs a password: send /pass PASSWORD first"));
+    }
+#undef IS
+}
+
+/* One line from a connection: to the gate or to the room. */
+static void conn_line(conn *c, const char *line, size_t len)
+{
+    if (c->flags & C_AUTH)
+        gate_line(c, line, len);
+    else
+        member_line(c->s, &c->m, line, len);
 }
 
 /* Takes the lines in data[0..len) (held or carried input first), then keeps
@@ -951,7 +1188,7 @@ static void conn_input(conn *c, const char *data, size_t len)
 {
     server *s = c->s;
     size_t pos = 0;
-    int throttled = 0;
+    int throttled = 0, held = 0;
 
     while (pos < len && is_open(c)) {
         enum frame_kind kind;
@@ -969,6 +1206,11 @@ static void conn_input(conn *c, const char *data, size_t len)
                   dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
             continue;
         }
+        if (ll > 0 && c->hold_until > loop_now(s->l)) {
+            pos = (size_t)(line - data);
+            held = 1;
+            break;
+        }
         if (ll > 0 && !take_token(c)) {
             pos = (size_t)(line - data); /* keep the line, drop what framing skipped */
             throttled = 1;
@@ -977,7 +1219,7 @@ static void conn_input(conn *c, const char *data, size_t len)
         pos += n;
         if (!(c->flags & C_SPOKE) && sniff_first_line(c, line, ll))
             break;
-        member_line(s, &c->m, line, ll);
+        conn_line(c, line, ll);
     }
 
     if (!is_open(c))
@@ -995,9 +1237,12 @@ static void conn_input(conn *c, const char *data, size_t len)
     c->inlen = nrest;
 
     uint64_t now = loop_now(s->l);
-    if (throttled) {
+    if (throttled || held) {
         c->line_start_ms = 0; /* waiting on us, not on the peer */
-        throttle(c);
+        if (throttled)
+            throttle(c);
+        else
+            hold(c);
     } else {
         c->throttled_ms = 0;
         if ((nrest || c->fr.discarding) && !c->line_start_ms)
@@ -1020,6 +1265,22 @@ static void conn_timer(loop *l, loop_timer *t)
     }
     if (!is_open(c))
         return; /* leaving: its input no longer counts */
+    if ((c->flags & C_GATE) && now >= c->gate_due) {
+        if (c->flags & C_AUTH) {
+            reply(&c->m, dialect_error("no password within %d s; closing", LOGIN_MS / 1000));
+            conn_close(c, R_LOGIN_TIMEOUT, 1);
+        } else if (!c->ssl) {
+            /* Silent all along: a TLS client would have spoken first, so
+             * this is a person with nc waiting for a greeting. */
+            reply(&c->m, dialect_error("this port speaks TLS: hichat connect --tls, ncat "
+                                       "--ssl or openssl s_client"));
+            conn_close(c, R_NOT_TLS, 1);
+        } else {
+            logmsg(s, "tls %s: handshake not done within %d s", c->addr, HANDSHAKE_MS / 1000);
+            conn_close(c, R_HANDSHAKE, 0);
+        }
+        return;
+    }
     if (!(c->flags & C_ANNOUNCED) && now >= c->join_due_ms)
         announce_join(c);
     if (c->flags & C_THROTTLED) {
@@ -1028,9 +1289,12 @@ static void conn_timer(loop *l, loop_timer *t)
         c->flags &= ~(unsigned)C_THROTTLED;
         c->in = NULL;
         c->inlen = 0;
-        conn_interest(c, LOOP_READ | (c->out.count ? LOOP_WRITE : 0));
+        conn_interest(c, LOOP_READ | (conn_unsent(c) ? LOOP_WRITE : 0));
         conn_input(c, held, n);
         free(held);
+        /* Decrypted input waiting inside OpenSSL: epoll cannot tell. */
+        if (c->ssl && is_open(c) && !(c->flags & C_THROTTLED) && tls_pending(c->ssl))
+            conn_readable(c);
         return;
     }
     if (c->line_start_ms && s->opt.line_timeout > 0 &&
@@ -1052,10 +1316,84 @@ static void conn_timer(loop *l, loop_timer *t)
         c->inlen = 0;
         c->line_start_ms = 0;
         if ((c->flags & C_SPOKE) || !sniff_first_line(c, in, n))
-            member_line(s, &c->m, in, n);
+            conn_line(c, in, n);
         free(in);
     }
     conn_rearm(c);
+}
+
+/* Reads at most n bytes of c's stream: read(2), or TLS records until n
+ * bytes or until OpenSSL must wait. Data before an end or a failure is
+ * returned first, the end kept in c->rend for after it is taken. */
+static ssize_t conn_recv(conn *c, char *p, size_t n)
+{
+    if (!c->ssl)
+        return trace_read(c->fd, p, n);
+    size_t got = 0;
+    while (got < n) {
+        int want = 0;
+        ssize_t r = tls_read(c->ssl, p + got, n - got, &want);
+        if (r > 0) {
+            got += (size_t)r;
+            c->rwant = 0;
+            continue;
+        }
+        if (r < 0 && errno == EAGAIN)
+            c->rwant = want == LOOP_WRITE ? LOOP_WRITE : 0;
+        else if (got)
+            c->rend = r == 0 ? 1 : 2, c->rerr = errno;
+        if (got)
+            break;
+        return r;
+    }
+    return (ssize_t)got;
+}
+
+/* TLS: the handshake's next step, once a first byte says it is TLS. */
+static void conn_handshake(conn *c)
+{
+    server *s = c->s;
+    if (!c->ssl) {
+        unsigned char b;
+        ssize_t n = trace_recvfrom(c->fd, &b, 1, MSG_PEEK, NULL, NULL);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n <= 0) {
+            conn_close(c, n == 0 ? R_CLOSED : errno_reason(errno), 0);
+            return;
+        }
+        if (b != 0x16) { /* not a TLS handshake record: a plaintext client */
+            c->flags &= ~(unsigned)C_HANDSHAKE;
+            reply(&c->m, dialect_error("this port speaks TLS: hichat connect --tls, ncat --ssl "
+                                       "or openssl s_client"));
+            conn_close(c, R_NOT_TLS, 1);
+            return;
+        }
+        c->ssl = tls_new(s->tls, c->fd, 1, NULL);
+        if (!c->ssl) {
+            logmsg(s, "tls %s: %s", c->addr, tls_error());
+            conn_close(c, R_HANDSHAKE, 0);
+            return;
+        }
+    }
+    int want = 0;
+    if (tls_handshake(c->ssl, &want) < 0) {
+        if (errno == EAGAIN) {
+            conn_interest(c, want);
+            return;
+        }
+        logmsg(s, "tls %s: %s", c->addr, errno == EPROTO ? tls_error() : errno_name(errno));
+        conn_close(c, errno == EPROTO ? R_HANDSHAKE : errno_reason(errno), 0);
+        return;
+    }
+    char how[128];
+    tls_describe(c->ssl, how, sizeof how);
+    logmsg(s, "tls %s %s", c->addr, how);
+    c->flags &= ~(unsigned)C_HANDSHAKE;
+    conn_interest(c, LOOP_READ);
+    conn_ready(c);
+    if (is_open(c) && tls_pending(c->ssl))
+        conn_readable(c);
 }
 
 static void conn_readable(conn *c)
@@ -1063,6 +1401,10 @@ static void conn_readable(conn *c)
     server *s = c->s;
     ssize_t n;
 
+    if (c->flags & C_HANDSHAKE) {
+        conn_handshake(c);
+        return;
+    }
     if (c->flags & (C_CLOSING | C_LINGER | C_THROTTLED)) {
         /* Not taking input now; only notice the peer going away (a hang-up
          * is reported even to a quiet watcher). */
@@ -1075,34 +1417,67 @@ static void conn_readable(conn *c)
         }
         return;
     }
-    if (c->inlen)
-        memcpy(s->scratch, c->in, c->inlen);
-    n = trace_read(c->fd, s->scratch + c->inlen, READ_SIZE);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR)
+    /* A second pass only for TLS bytes already decrypted and waiting (less
+     * than a record): epoll would not report them. */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t want = READ_SIZE;
+        if (pass) {
+            size_t p = c->ssl ? tls_pending(c->ssl) : 0;
+            if (p == 0 || !is_open(c) || (c->flags & C_THROTTLED))
+                return;
+            want = p < READ_SIZE ? p : READ_SIZE;
+        }
+        if (c->inlen)
+            memcpy(s->scratch, c->in, c->inlen);
+        n = conn_recv(c, s->scratch + c->inlen, want);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return;
+            if (errno == EPROTO)
+                logmsg(s, "tls %s: %s", c->addr, tls_error());
+            conn_close(c, errno_reason(errno), 0);
             return;
-        conn_close(c, errno_reason(errno), 0);
-        return;
+        }
+        if (n == 0) {
+            /* A partial line left at EOF is dropped: the sender may have died
+             * mid-line, and half a message must never go out in its name. */
+            conn_close(c, R_CLOSED, 1);
+            return;
+        }
+        s->st.bytes_in += (uint64_t)n;
+        c->bytes_in += (uint64_t)n;
+        c->last_byte_ms = loop_now(s->l);
+        if (!(c->flags & C_SPOKE) && c->inlen == 0 &&
+            sniff_first_bytes(c, (unsigned char *)s->scratch, (size_t)n))
+            return;
+        conn_input(c, s->scratch, c->inlen + (size_t)n);
+        if (c->rend && is_open(c)) {
+            if (c->rend == 2 && c->rerr == EPROTO)
+                logmsg(s, "tls %s: %s", c->addr, tls_error());
+            conn_close(c, c->rend == 1 ? R_CLOSED : errno_reason(c->rerr), c->rend == 1);
+            return;
+        }
     }
-    if (n == 0) {
-        /* A partial line left at EOF is dropped: the sender may have died
-         * mid-line, and half a message must never go out in its name. */
-        conn_close(c, R_CLOSED, 1);
-        return;
-    }
-    s->st.bytes_in += (uint64_t)n;
-    c->bytes_in += (uint64_t)n;
-    c->last_byte_ms = loop_now(s->l);
-    if (!(c->flags & C_SPOKE) && c->inlen == 0 &&
-        sniff_first_bytes(c, (unsigned char *)s->scratch, (size_t)n))
-        return;
-    conn_input(c, s->scratch, c->inlen + (size_t)n);
 }
 
 static void conn_io(loop *l, int fd, void *data, int mask)
 {
     conn *c = data;
     (void)l, (void)fd;
+    if (c->flags & C_HANDSHAKE) {
+        conn_handshake(c);
+        return;
+    }
+    /* TLS: a write that waits for readability, a read for writability. */
+    if ((mask & LOOP_READ) && c->wwant) {
+        c->wwant = 0;
+        mark_pending(c);
+    }
+    if ((mask & LOOP_WRITE) && c->rwant && !(c->flags & C_DEAD)) {
+        c->rwant = 0;
+        conn_readable(c);
+        return;
+    }
     if (mask & LOOP_READ)
         conn_readable(c);
     else if (!(c->flags & C_DEAD))
@@ -1159,13 +1534,23 @@ static void set_timeouts(server *s, int fd)
     }
 }
 
-void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
+/* Takes a new connection: the checks that need no memory, then a conn at
+ * the gate (tls: the TCP listener of a TLS server) or in the room. */
+static void adopt(server *s, int fd, const struct sockaddr *peer, int tls)
 {
-    char addr[NET_ADDRSTRLEN], nick[NICK_MAX + 1];
+    char addr[NET_ADDRSTRLEN];
     ipkey ip = ipcount_key(peer);
+    int inet = peer->sa_family == AF_INET || peer->sa_family == AF_INET6;
 
-    net_addr_str(peer, len, addr, sizeof addr);
-    /* Both limits are checked before any per-client memory exists. */
+    net_addr_str(peer, sizeof(struct sockaddr_storage), addr, sizeof addr);
+    /* Every check here comes before any per-client memory exists. */
+    if (inet && !acl_permits(&s->opt.acl, &ip)) {
+        /* Not told why: to an address not allowed, the port says nothing. */
+        trace_close(fd);
+        s->st.refused[F_DENIED]++;
+        logmsg(s, "refuse %s (not allowed by --allow/--deny)", addr);
+        return;
+    }
     if ((long)s->nopen >= s->opt.max_clients) {
         char why[64];
         snprintf(why, sizeof why, "server full (max %ld clients)", s->opt.max_clients);
@@ -1173,7 +1558,7 @@ void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
         return;
     }
     /* Unix-domain peers are local and gated by file permissions: no per-IP. */
-    if (peer->sa_family != AF_UNIX && s->opt.max_per_ip > 0 &&
+    if (inet && s->opt.max_per_ip > 0 &&
         ipcount_get(s->ips, &ip) >= (unsigned long)s->opt.max_per_ip) {
         char why[80];
         snprintf(why, sizeof why, "too many connections from your address (max %ld)",
@@ -1181,13 +1566,22 @@ void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
         refuse(s, fd, addr, F_PER_IP, why);
         return;
     }
-    if (peer->sa_family == AF_INET || peer->sa_family == AF_INET6)
+    uint64_t locked = s->password && inet ? authlimit_locked(s->fails, &ip, loop_now(s->l)) : 0;
+    if (locked) {
+        char why[96];
+        snprintf(why, sizeof why, "too many wrong passwords from your address; locked out for %llu s",
+                 (unsigned long long)(locked + 999) / 1000);
+        refuse(s, fd, addr, F_LOCKED, why);
+        return;
+    }
+    if (inet)
         set_timeouts(s, fd);
 
     conn *c = xcalloc(1, sizeof *c);
     c->s = s;
     c->fd = fd;
     c->ip = ip;
+    c->inet = inet;
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     outq_init(&c->out);
     loop_timer_init(&c->timer, conn_timer);
@@ -1195,6 +1589,7 @@ void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
     c->m.kind = M_CONN;
     c->tokens = (uint64_t)s->opt.msg_burst * 1000;
     c->refill_ms = loop_now(s->l);
+    c->join_due_ms = UINT64_MAX; /* set on joining */
     if (loop_watch(s->l, fd, LOOP_READ, conn_io, c) < 0) {
         logmsg(s, "refuse %s (epoll_ctl: %s)", addr, errno_name(errno));
         trace_close(fd);
@@ -1211,15 +1606,20 @@ void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
     if (s->all)
         s->all->prev_all = c;
     s->all = c;
-    room_guest_nick(s->room, nick);
-    room_join(s->room, &c->m, nick);
-    c->join_due_ms = loop_now(s->l) + JOIN_QUIET_MS;
-    size_t n = room_count(s->room);
-    reply(&c->m, dialect_notice("welcome to hichat, %s (%zu member%s here); type /help "
-                                "for commands",
-                                nick, n, n == 1 ? "" : "s"));
-    logmsg(s, "connect %s %s", addr, nick);
-    conn_rearm(c);
+    if (tls) {
+        /* The session is made at the first byte, once it looks like TLS. */
+        c->flags |= C_HANDSHAKE;
+        c->gate_due = loop_now(s->l) + HANDSHAKE_MS;
+        conn_rearm(c);
+        return;
+    }
+    conn_ready(c);
+}
+
+void server_adopt(server *s, int fd, const struct sockaddr *peer, socklen_t len)
+{
+    (void)len;
+    adopt(s, fd, peer, 0);
 }
 
 /* Out of descriptors: close the spare one, accept and refuse with it, take
@@ -1249,7 +1649,11 @@ static void on_accept(loop *l, int lfd, void *data, int mask)
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         int fd = net_accept(lfd, &ss, addr);
         if (fd >= 0) {
-            server_adopt(s, fd, (struct sockaddr *)&ss, sizeof ss);
+            int tls = 0;
+            for (int k = 0; k < s->nlfd; k++)
+                if (s->lfd[k] == lfd)
+                    tls = s->lfd_tls[k];
+            adopt(s, fd, (struct sockaddr *)&ss, tls);
             continue;
         }
         if (errno == EAGAIN)
@@ -1725,6 +2129,12 @@ void server_free(server *s)
         close(s->spare_fd);
     room_free(s->room);
     ipcount_free(s->ips);
+    SSL_CTX_free(s->tls);
+    if (s->password) {
+        OPENSSL_cleanse(s->password, s->passlen);
+        free(s->password);
+    }
+    authlimit_free(s->fails);
     free(s->scratch);
     free(s->clean);
     free(s);
@@ -1746,10 +2156,105 @@ static long default_max_clients(void)
     return rl.rlim_cur > 2 * FD_RESERVE ? (long)rl.rlim_cur - FD_RESERVE : FD_RESERVE;
 }
 
+/* TLS and the password, from the options. 0, or -1 after saying why. */
+static int secure(server *s)
+{
+    const server_opts *o = &s->opt;
+    char path[4096], fp[TLS_FPLEN], err[NET_ERRLEN];
+    const char *cert = o->tls_cert, *key = o->tls_key;
+
+    if (o->tls_self_signed) {
+        int made;
+        if (!o->tls_self_signed[0] && tls_config_path("selfsigned.pem", path, sizeof path) < 0) {
+            fprintf(stderr, "hichat: --tls-self-signed: neither XDG_CONFIG_HOME nor HOME is set; "
+                            "name the file: --tls-self-signed=FILE\n");
+            return -1;
+        }
+        cert = key = o->tls_self_signed[0] ? o->tls_self_signed : path;
+        if (tls_self_signed(cert, &made) < 0) {
+            fprintf(stderr, "hichat: --tls-self-signed: %s\n", tls_error());
+            return -1;
+        }
+        logmsg(s, "tls self-signed certificate %s %s", made ? "made in" : "kept in", cert);
+    }
+    if (cert) {
+        s->tls = tls_server_ctx(cert, key, o->tls_client_ca);
+        if (!s->tls || tls_file_fingerprint(cert, fp) < 0) {
+            fprintf(stderr, "hichat: %s\n", tls_error());
+            return -1;
+        }
+        logmsg(s, "tls fingerprint SHA256 %s", fp);
+        if (o->tls_client_ca)
+            logmsg(s, "tls client certificates required (CAs in %s)", o->tls_client_ca);
+    }
+    if (o->password_file) {
+        int loose;
+        s->password = password_load(o->password_file, &loose, err, sizeof err);
+        if (!s->password) {
+            fprintf(stderr, "hichat: %s\n", err);
+            return -1;
+        }
+        s->passlen = strlen(s->password);
+        s->fails = authlimit_new();
+        if (loose)
+            logmsg(s, "warning: others can read the password file %s (chmod 600 it)",
+                   o->password_file);
+    }
+    return 0;
+}
+
+/* Whether a listener's local address reaches only this machine. */
+static int loopback_only(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) ||
+               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 1; /* a Unix socket */
+}
+
+/* The listening lines, and what the exposure means (docs/security.md). */
+static void tell_listening(server *s)
+{
+    char where[NET_ADDRSTRLEN], all[900];
+    for (int i = 0; i < s->nlfd; i++) {
+        net_local_str(s->lfd[i], where, sizeof where);
+        logmsg(s, "listening on %s%s", where, s->lfd_tls[i] ? " (tls)" : "");
+        if (s->lfd_tls[i] || loopback_only(s->lfd[i]))
+            continue;
+        if (net_wildcard_addrs(s->lfd[i], all, sizeof all) > 0)
+            logmsg(s, "reachable at %s", all);
+        if (!s->password)
+            logmsg(s, "warning: serving the network in plaintext without a password: anyone "
+                      "who reaches %s can join and read the room, and anyone on the path can "
+                      "read it (see --tls-cert, --tls-self-signed, --password-file, --allow)",
+                   where);
+        else
+            logmsg(s, "warning: serving the network in plaintext: the password and the chat "
+                      "can be read on the path (see --tls-cert, --tls-self-signed)");
+    }
+    for (int i = 0; i < s->nlfd; i++) {
+        if (s->lfd_tls[i] && !loopback_only(s->lfd[i]) &&
+            net_wildcard_addrs(s->lfd[i], all, sizeof all) > 0)
+            logmsg(s, "reachable at %s", all);
+    }
+    if (s->ufd >= 0) {
+        net_local_str(s->ufd, where, sizeof where);
+        logmsg(s, "listening on udp:%s", where);
+    }
+}
+
 int server_run(const server_opts *opt)
 {
     server_opts o = *opt;
-    char err[NET_ERRLEN], where[NET_ADDRSTRLEN];
+    char err[NET_ERRLEN];
     sigset_t mask;
 
     long limit = default_max_clients();
@@ -1776,13 +2281,20 @@ int server_run(const server_opts *opt)
         return 1;
     }
     server *s = server_new(l, &o, STDOUT_FILENO, STDERR_FILENO);
+    if (secure(s) < 0) {
+        server_free(s);
+        loop_free(l);
+        return 1;
+    }
     int ok = 1;
     if (o.tcp) {
         int fd = net_listen_tcp(o.bind, o.port, LISTEN_BACKLOG, err, sizeof err);
-        if (fd < 0)
+        if (fd < 0) {
             ok = 0;
-        else
+        } else {
+            s->lfd_tls[s->nlfd] = s->tls != NULL;
             s->lfd[s->nlfd++] = fd;
+        }
     }
     if (ok && o.unix_path) {
         int fd = net_listen_unix(o.unix_path, LISTEN_BACKLOG, err, sizeof err);
@@ -1834,16 +2346,9 @@ int server_run(const server_opts *opt)
         s->term = term_new(l, STDIN_FILENO, s->stdout_o, prompt, console_line, console_eof, s);
     }
 
-    /* One stable line per listener; the TCP one is exactly
+    /* One stable line per listener; the TCP one begins exactly
      * "listening on ADDR:PORT". */
-    for (int i = 0; i < s->nlfd; i++) {
-        net_local_str(s->lfd[i], where, sizeof where);
-        logmsg(s, "listening on %s", where);
-    }
-    if (s->ufd >= 0) {
-        net_local_str(s->ufd, where, sizeof where);
-        logmsg(s, "listening on udp:%s", where);
-    }
+    tell_listening(s);
     int status = 0;
     if (loop_run(l) < 0) {
         fprintf(stderr, "hichat: epoll_wait: %s (%s)\n", errno_name(errno), strerror(errno));

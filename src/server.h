@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "access.h"
 #include "loop.h"
 
 #define DEFAULT_PORT          "6666"
@@ -46,6 +47,14 @@ typedef struct {
     long line_timeout;     /* s to finish a line once begun; 0: none */
     long keepalive;        /* s idle before TCP keepalive probes; 0: off */
     long user_timeout;     /* s data may stay unacknowledged; 0: kernel default */
+    /* Security (docs/security.md). TLS is for the TCP listener; the Unix
+     * socket, local and gated by its file mode, stays plaintext. */
+    const char *tls_cert;        /* PEM certificate chain, or NULL: plaintext */
+    const char *tls_key;         /* PEM private key (NULL: in tls_cert) */
+    const char *tls_self_signed; /* make/keep a key and certificate here, or NULL */
+    const char *tls_client_ca;   /* require client certificates from these CAs */
+    const char *password_file;   /* members must send its first line first */
+    acl acl;                     /* --allow / --deny, checked before any allocation */
 } server_opts;
 
 /* Fills o with the defaults. */

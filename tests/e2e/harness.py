@@ -325,7 +325,7 @@ GREETING_RE = re.compile(r"^\* welcome to hichat, ([^\s,(]+)")
 # Server
 
 
-LISTEN_RE = re.compile(r"^listening on (\[[^\]]*\]|[^\s:]+):(\d+)\s*$", re.M)
+LISTEN_RE = re.compile(r"^listening on (\[[^\]]*\]|[^\s:]+):(\d+)( \(tls\))?\s*$", re.M)
 
 
 class Server:
