@@ -13,16 +13,25 @@
  * lost its server does not come back all in the same millisecond), asking
  * for the nick the server last gave us. The full screen also stays up after
  * a loss without --reconnect, saying so, until the user leaves or types
- * /reconnect. */
+ * /reconnect.
+ *
+ * --tls: the handshake runs in the loop like everything else, then the
+ * server's certificate is judged (tls_verdict): a CA's word for the host
+ * name, a pinned fingerprint, or the one remembered in known_hosts. A room
+ * with a password asks for it as its first line; the client answers from
+ * --password-file or asks the person at the terminal, without echo. */
 #include "client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,7 +43,9 @@
 #include "roster.h"
 #include "server.h"
 #include "term.h"
+#include "access.h"
 #include "text.h"
+#include "tls.h"
 #include "trace.h"
 #include "tui.h"
 #include "util.h"
@@ -68,6 +79,17 @@
 #define LAST_ERROR_RAW 200
 /* Text without a newline from the server is shown after this pause. */
 #define QUIET_PAUSE_MS 300
+/* A TLS handshake must be done within this. */
+#define HANDSHAKE_MS 10000
+/* TLS writes at most a record's worth at a time, so that a write retried
+ * after EAGAIN is never shorter than the one that waited. */
+#define TLS_WRITE_MAX 16384
+/* Piped input waits for the server's first line (the greeting, or a
+ * password prompt, whose answer must go before any chat), at most this
+ * long for a server that says nothing first. */
+#define HOLD_MS 2000
+/* Password prompts at the terminal before giving up. */
+#define PASSWORD_TRIES 3
 
 typedef struct {
     loop *l;
@@ -106,9 +128,23 @@ typedef struct {
     int leaving;             /* the user asked to leave */
     unsigned retries;        /* dial attempts since the last welcome */
     loop_timer retry;
+    SSL_CTX *tls;            /* --tls, or NULL */
+    SSL *ssl;                /* this connection's session, or NULL */
+    int handshaking;         /* the TLS handshake is under way */
+    int rwant, wwant;        /* TLS: a read waits to write, a write to read */
+    loop_timer again;        /* TLS: decrypted bytes wait inside OpenSSL */
+    loop_timer handshake;    /* the handshake's deadline */
+    char *password;          /* owned: from --password-file or asked once */
+    int password_asked;      /* asked at the terminal (so may ask again) */
+    int prompts;             /* times asked on this connection */
+    char fatal[1400];        /* why it ended with status 1, said after the screen is gone */
+    int held;                /* piped input waits for the greeting (HOLD_MS) */
+    loop_timer hold;
 } client;
 
 static void update_masks(client *c);
+static void sock_readable(client *c);
+static void release(client *c);
 static void stdin_file_refill(client *c);
 static void lost(client *c, const char *why);
 static void udp_queue_join(client *c);
@@ -203,14 +239,131 @@ static void track_nick(client *c, const char *line, size_t len)
         set_nick(c, li.b, li.blen);
 }
 
+/* Ends with status 1 for a reason that retrying cannot mend (a certificate
+ * not trusted, a wrong password); said on stderr once the screen is gone. */
+static void fatal(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fatal(client *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->fatal, sizeof c->fatal, fmt, ap);
+    va_end(ap);
+    finish(c, 1);
+}
+
+/* A line from the person at the terminal, not echoed: the controlling
+ * terminal is put in line mode without echo for it, then restored. NULL if
+ * there is no terminal or they give up (Ctrl-C, Ctrl-D). Blocks: nothing
+ * else can happen while a person types a password. */
+static char *read_secret(const char *prompt)
+{
+    char line[PASSWORD_MAX + 2];
+    struct termios old, quiet;
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return NULL;
+    if (tcgetattr(fd, &old) < 0) {
+        close(fd);
+        return NULL;
+    }
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ISIG); /* Ctrl-C is read, and ends the prompt */
+    quiet.c_lflag |= ICANON;
+    quiet.c_iflag |= ICRNL;
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+    if (write(fd, prompt, strlen(prompt)) < 0) {
+    }
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof line - 1 && (r = read(fd, line + n, sizeof line - 1 - n)) > 0) {
+        n += (size_t)r;
+        if (memchr(line, '\n', n))
+            break;
+    }
+    tcsetattr(fd, TCSAFLUSH, &old);
+    if (write(fd, "\r\n", 2) < 0) {
+    }
+    close(fd);
+    char *nl = memchr(line, '\n', n), *pw = NULL;
+    if (nl && !memchr(line, 3, (size_t)(nl - line)) && nl > line)
+        pw = xstrndup(line, (size_t)(nl - line));
+    OPENSSL_cleanse(line, sizeof line);
+    return pw;
+}
+
+static void forget_password(client *c)
+{
+    if (c->password) {
+        OPENSSL_cleanse(c->password, strlen(c->password));
+        free(c->password);
+        c->password = NULL;
+    }
+}
+
+/* The server asked for the room's password ("* password required", the
+ * first line of a connection, so no member can forge it): send it. */
+static void send_password(client *c)
+{
+    if (!c->password) {
+        if (!c->tui && !c->term) {
+            fatal(c, "%s needs a password: give it with --password-file FILE", c->target);
+            return;
+        }
+        char prompt[sizeof c->target + 32];
+        snprintf(prompt, sizeof prompt, "\r\x1b[Kpassword for %s: ", c->target);
+        if (c->tui)
+            tui_suspend(c->tui);
+        c->password = read_secret(prompt);
+        if (c->tui)
+            tui_resume(c->tui);
+        if (c->term)
+            term_set_prompt(c->term, "> "); /* draws the input line again */
+        c->password_asked = 1;
+        c->prompts++;
+        if (!c->password) {
+            fatal(c, "no password given for %s", c->target);
+            return;
+        }
+    }
+    buf_append(&c->send, "/pass ", 6);
+    buf_append(&c->send, c->password, strlen(c->password));
+    buf_append(&c->send, "\n", 1);
+    c->lines_out++;
+    c->lines_conn = 0; /* the greeting that follows is the first line again */
+}
+
+/* "! wrong password" before the greeting: ask again at the terminal, or end. */
+static void wrong_password(client *c)
+{
+    forget_password(c);
+    if (c->password_asked && c->prompts < PASSWORD_TRIES) {
+        send_password(c);
+        return;
+    }
+    fatal(c, "%s refused the password%s%s", c->target, c->opt->password_file ? " in " : "",
+          c->opt->password_file ? c->opt->password_file : "");
+}
+
 /* Shows one received line. */
 static void show(client *c, const char *line, size_t len)
 {
     static const char welcome[] = "* welcome to hichat";
+    static const char ask[] = "* password required", wrong[] = "! wrong password";
     if (c->udp && udp_control(c, line, len))
         return;
     c->lines_in++;
     c->lines_conn++;
+    if (!c->welcomed && c->lines_conn == 1 && len >= sizeof ask - 1 &&
+        memcmp(line, ask, sizeof ask - 1) == 0) {
+        loop_timer_cancel(c->l, &c->hold); /* a hichat room: its greeting will come */
+        send_password(c);
+        return;
+    }
+    if (!c->welcomed && len == sizeof wrong - 1 && memcmp(line, wrong, len) == 0) {
+        wrong_password(c);
+        return;
+    }
+    release(c);
     track_nick(c, line, len);
     if (!c->welcomed && len >= sizeof welcome - 1 &&
         memcmp(line, welcome, sizeof welcome - 1) == 0) {
@@ -281,6 +434,109 @@ static void pause_over(loop *l, loop_timer *t)
     update_masks(c);
 }
 
+/* A line of the client's own about the connection: on the screen, or above
+ * the input line; pipe mode stays as quiet as nc. */
+static void note(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(client *c, const char *fmt, ...)
+{
+    char line[400];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (c->tui)
+        tui_note(c->tui, TUI_NOTICE, "%s", line);
+    else if (c->term)
+        term_print(c->term, line, strlen(line));
+}
+
+/* TLS refused or broke (errno EPROTO): say what OpenSSL said, with what it
+ * usually means. Retrying would only fail the same way. */
+static void tls_failed(client *c, const char *what)
+{
+    const char *e = tls_error(), *hint = "";
+    if (strstr(e, "certificate required"))
+        hint = "\n  the server requires a client certificate: --tls-cert FILE --tls-key FILE";
+    else if (strstr(e, "alert unknown ca") || strstr(e, "alert bad certificate") ||
+             strstr(e, "alert certificate"))
+        hint = "\n  the server did not accept the client certificate";
+    else if (strstr(e, "wrong version number") || strstr(e, "packet length too long") ||
+             strstr(e, "record layer failure"))
+        hint = "\n  the server does not speak TLS there; connect without --tls?";
+    fatal(c, "%s %s: %s%s", what, c->target, e, hint);
+}
+
+static void half_close(client *c)
+{
+    if (c->ssl)
+        tls_close_notify(c->ssl);
+    trace_shutdown(c->fd, SHUT_WR);
+    c->wr_shut = 1;
+}
+
+static void sock_writable(client *c);
+
+/* The TLS handshake's next step; once done, the server's certificate is
+ * judged before a byte of chat goes out. */
+static void step_handshake(client *c)
+{
+    static const char *const basis[] = {
+        [TLS_BY_CA] = "certificate verified",
+        [TLS_BY_PIN] = "certificate pinned",
+        [TLS_BY_KNOWN] = "certificate as remembered in known_hosts",
+        [TLS_BY_NOTHING] = "certificate NOT checked (--tls-insecure)",
+    };
+    char why[1200], known[4096], how[128];
+    int want = 0;
+    if (tls_handshake(c->ssl, &want) < 0) {
+        if (errno == EAGAIN) {
+            c->rwant = want;
+            return;
+        }
+        if (errno == EPROTO)
+            tls_failed(c, "TLS handshake with");
+        else
+            net_failed(c, "TLS handshake with");
+        return;
+    }
+    c->handshaking = c->rwant = 0;
+    loop_timer_cancel(c->l, &c->handshake);
+    int k = tls_config_path("known_hosts", known, sizeof known) == 0;
+    int by = tls_verdict(c->ssl, c->opt->tls_fingerprint, k ? known : NULL, c->target,
+                         c->opt->tls_insecure, why, sizeof why);
+    if (by < 0) {
+        fatal(c, "%s: %s", c->target, why);
+        return;
+    }
+    tls_describe(c->ssl, how, sizeof how);
+    note(c, "* tls: %s, %s", how, basis[by]);
+    sock_writable(c);
+}
+
+static void handshake_late(loop *l, loop_timer *t)
+{
+    client *c = CONTAINER_OF(t, client, handshake);
+    (void)l;
+    if (!c->handshaking)
+        return;
+    errno = ETIMEDOUT;
+    net_failed(c, "TLS handshake with");
+}
+
+/* TLS bytes decrypted and waiting inside OpenSSL: read them now. */
+static void tls_again(loop *l, loop_timer *t)
+{
+    client *c = CONTAINER_OF(t, client, again);
+    (void)l;
+    if (c->fd < 0 || c->done)
+        return;
+    sock_readable(c);
+    if (c->fd >= 0 && !c->done)
+        update_masks(c);
+}
+
 /* UDP: one datagram, every line of it shown (its end ends a line). */
 static void udp_readable(client *c)
 {
@@ -308,14 +564,38 @@ static void sock_readable(client *c)
         udp_readable(c);
         return;
     }
-    ssize_t n = trace_read(c->fd, c->recv + c->recvlen, READ_SIZE);
+    int end = 0;
+    ssize_t n;
+    if (c->ssl) {
+        int want;
+        n = tls_read_some(c->ssl, c->recv + c->recvlen, READ_SIZE, &want, &end);
+        c->rwant = want == LOOP_WRITE ? LOOP_WRITE : 0;
+    } else {
+        n = trace_read(c->fd, c->recv + c->recvlen, READ_SIZE);
+    }
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;
-        net_failed(c, "connection lost to");
+        if (errno == EPROTO)
+            tls_failed(c, "connection to");
+        else
+            net_failed(c, "connection lost to");
         return;
     }
-    if (n == 0) {
+    if (n == 0 || end) {
+        if (n > 0) { /* what came before the end is shown first */
+            c->bytes_in += (unsigned long long)n;
+            take_lines(c, c->recvlen + (size_t)n);
+            if (c->done || c->fd < 0)
+                return;
+            if (end < 0) {
+                if (errno == EPROTO)
+                    tls_failed(c, "connection to");
+                else
+                    net_failed(c, "connection lost to");
+                return;
+            }
+        }
         /* The server closed: show what it sent last, even without a LF,
          * and end once stdout has taken everything. */
         loop_timer_cancel(c->l, &c->pause);
@@ -327,6 +607,8 @@ static void sock_readable(client *c)
     }
     c->bytes_in += (unsigned long long)n;
     take_lines(c, c->recvlen + (size_t)n);
+    if (c->ssl && c->fd >= 0 && tls_pending(c->ssl))
+        loop_timer_arm(c->l, &c->again, 0); /* epoll cannot see these */
 }
 
 /* UDP: each complete line queued goes as one datagram. */
@@ -353,22 +635,31 @@ static void sock_writable(client *c)
         udp_writable(c);
         return;
     }
-    while (buf_len(&c->send) > 0) {
-        ssize_t n = trace_write(c->fd, buf_data(&c->send), buf_len(&c->send));
+    while (buf_len(&c->send) > 0 && !c->handshaking) {
+        ssize_t n;
+        if (c->ssl) {
+            int want = 0;
+            size_t len = buf_len(&c->send) < TLS_WRITE_MAX ? buf_len(&c->send) : TLS_WRITE_MAX;
+            n = tls_write(c->ssl, buf_data(&c->send), len, &want);
+            c->wwant = n < 0 && errno == EAGAIN && want == LOOP_READ ? LOOP_READ : 0;
+        } else {
+            n = trace_write(c->fd, buf_data(&c->send), buf_len(&c->send));
+        }
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
-            net_failed(c, "sending to");
+            if (errno == EPROTO)
+                tls_failed(c, "connection to");
+            else
+                net_failed(c, "sending to");
             return;
         }
         buf_consume(&c->send, (size_t)n);
         c->bytes_out += (unsigned long long)n;
         stdin_file_refill(c);
     }
-    if (buf_len(&c->send) == 0 && c->stdin_done && !c->wr_shut) {
-        trace_shutdown(c->fd, SHUT_WR);
-        c->wr_shut = 1;
-    }
+    if (buf_len(&c->send) == 0 && c->stdin_done && !c->wr_shut && !c->handshaking)
+        half_close(c);
 }
 
 static void sock_io(loop *l, int fd, void *data, int mask)
@@ -377,11 +668,20 @@ static void sock_io(loop *l, int fd, void *data, int mask)
     (void)l, (void)fd;
     if (c->done || c->fd < 0)
         return;
-    if (mask & LOOP_READ)
+    if (c->handshaking) {
+        step_handshake(c);
+    } else if ((mask & LOOP_WRITE) && c->rwant) {
+        c->rwant = 0; /* a TLS read that had to write first */
         sock_readable(c);
-    else
+    } else if ((mask & LOOP_READ) && c->wwant) {
+        c->wwant = 0; /* a TLS write that had to read first */
         sock_writable(c);
-    if (c->fd >= 0)
+    } else if (mask & LOOP_READ) {
+        sock_readable(c);
+    } else {
+        sock_writable(c);
+    }
+    if (c->fd >= 0 && !c->done)
         update_masks(c);
 }
 
@@ -413,10 +713,8 @@ static void stdin_eof(client *c)
         loop_timer_arm(c->l, &c->udp_timer, UDP_LEAVE_MS);
         return;
     }
-    if (buf_len(&c->send) == 0 && !c->wr_shut) { /* else once it drains */
-        trace_shutdown(c->fd, SHUT_WR);
-        c->wr_shut = 1;
-    }
+    if (buf_len(&c->send) == 0 && !c->wr_shut && !c->handshaking) /* else once it drains */
+        half_close(c);
 }
 
 /* "/stats", answered here: this connection as ss -tie and lsof -i see it. */
@@ -466,7 +764,25 @@ static void stdin_take(client *c, const char *in, ssize_t n)
 
 static int send_room(const client *c)
 {
-    return buf_len(&c->send) + READ_SIZE + 1 <= SEND_QUEUE;
+    return !c->held && buf_len(&c->send) + READ_SIZE + 1 <= SEND_QUEUE;
+}
+
+/* Piped input may go now. */
+static void release(client *c)
+{
+    if (!c->held)
+        return;
+    c->held = 0;
+    loop_timer_cancel(c->l, &c->hold);
+    stdin_file_refill(c);
+}
+
+static void hold_over(loop *l, loop_timer *t)
+{
+    client *c = CONTAINER_OF(t, client, hold);
+    (void)l;
+    release(c);
+    update_masks(c);
 }
 
 static void stdin_readable(loop *l, int fd, void *data, int mask)
@@ -593,6 +909,13 @@ static void interest(client *c, int fd, int mask, loop_io_fn *fn)
 /* Closes the connection and forgets what belonged to it. */
 static void hang_up(client *c)
 {
+    tls_free(c->ssl);
+    c->ssl = NULL;
+    c->handshaking = c->rwant = c->wwant = c->prompts = 0;
+    loop_timer_cancel(c->l, &c->again);
+    loop_timer_cancel(c->l, &c->handshake);
+    loop_timer_cancel(c->l, &c->hold);
+    c->held = 0;
     if (c->fd >= 0) {
         loop_unwatch(c->l, c->fd);
         trace_close(c->fd);
@@ -674,6 +997,18 @@ static int open_conn(client *c, int timeout_ms, char *err, size_t errsz)
         c->fd = net_connect_tcp(c->host, c->port, timeout_ms, err, errsz);
     if (c->fd < 0)
         return -1;
+    if (c->tls) {
+        c->ssl = tls_new(c->tls, c->fd, 0, c->host);
+        if (!c->ssl) {
+            snprintf(err, errsz, "%s", tls_error());
+            trace_close(c->fd);
+            c->fd = -1;
+            return -1;
+        }
+        c->handshaking = 1;
+        c->rwant = LOOP_WRITE; /* the first step sends the ClientHello */
+        loop_timer_arm(c->l, &c->handshake, HANDSHAKE_MS);
+    }
     if (loop_watch(c->l, c->fd, LOOP_READ, sock_io, c) < 0) {
         snprintf(err, errsz, "cannot watch the socket: %s (%s)", errno_name(errno),
                  strerror(errno));
@@ -681,8 +1016,12 @@ static int open_conn(client *c, int timeout_ms, char *err, size_t errsz)
         c->fd = -1;
         return -1;
     }
-    if (c->udp)
+    if (c->udp) {
         udp_queue_join(c); /* first, so the answer to it fits (see there) */
+    } else if (!c->term && !c->tui) {
+        c->held = 1;
+        loop_timer_arm(c->l, &c->hold, HOLD_MS);
+    }
     /* First, so that the first message already carries the nick: the one
      * the server last gave us, or the one asked for. */
     const char *nick = c->nick[0] ? c->nick : opt->nick;
@@ -732,9 +1071,16 @@ static void update_masks(client *c)
     int sendable = c->udp ? memchr(buf_data(&c->send), '\n', buf_len(&c->send)) != NULL
                           : buf_len(&c->send) > 0 && !c->wr_shut;
     int m = (c->sock_eof || paused ? 0 : LOOP_READ) | (sendable ? LOOP_WRITE : 0);
+    if (c->handshaking)
+        m = c->rwant ? c->rwant : LOOP_READ; /* what the handshake waits for */
+    else
+        m |= c->rwant | c->wwant;
     interest(c, c->fd, m, sock_io);
     if (!paused && c->recvlen > 0 && !loop_timer_armed(&c->pause))
         loop_timer_arm(c->l, &c->pause, QUIET_PAUSE_MS);
+    if (!paused && !c->sock_eof && c->ssl && !c->handshaking && tls_pending(c->ssl) &&
+        !loop_timer_armed(&c->again))
+        loop_timer_arm(c->l, &c->again, 0);
     if (!c->term && !c->tui && !c->stdin_file && !c->stdin_done)
         interest(c, STDIN_FILENO, send_room(c) ? LOOP_READ : 0, stdin_readable);
     if (c->sock_eof && out_pending(c->o) == 0) {
@@ -871,10 +1217,36 @@ int client_run(const client_opts *opt)
     loop_timer_init(&c->udp_timer, udp_tick);
     loop_timer_init(&c->retry, dial);
     loop_timer_init(&c->pause, pause_over);
+    loop_timer_init(&c->again, tls_again);
+    loop_timer_init(&c->hold, hold_over);
+    loop_timer_init(&c->handshake, handshake_late);
+    if (opt->password_file) {
+        int loose;
+        c->password = password_load(opt->password_file, &loose, err, sizeof err);
+        if (!c->password) {
+            fprintf(stderr, "hichat: %s\n", err);
+            loop_free(c->l);
+            return 1;
+        }
+    }
+    if (opt->tls) {
+        c->tls = tls_client_ctx(opt->tls_ca, opt->tls_cert, opt->tls_key);
+        if (!c->tls) {
+            fprintf(stderr, "hichat: %s\n", tls_error());
+            forget_password(c);
+            loop_free(c->l);
+            return 1;
+        }
+        if (opt->tls_insecure)
+            fprintf(stderr, "hichat: warning: --tls-insecure: the server's certificate is not "
+                            "checked; anyone on the path can read and change the chat\n");
+    }
     int first = open_conn(c, CONNECT_TIMEOUT_MS, err, sizeof err);
     if (first < 0 && !opt->reconnect) {
         fprintf(stderr, "hichat: %s\n", err);
         buf_clear(&c->send);
+        SSL_CTX_free(c->tls);
+        forget_password(c);
         loop_free(c->l);
         return 1;
     }
@@ -935,6 +1307,10 @@ out:
         out_free(c->o);
     }
     hang_up(c);
+    if (c->fatal[0])
+        fprintf(stderr, "hichat: %s\n", c->fatal);
+    SSL_CTX_free(c->tls);
+    forget_password(c);
     buf_clear(&c->send);
     free(c->recv);
     free(c->clean_buf);

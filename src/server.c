@@ -1329,24 +1329,12 @@ static ssize_t conn_recv(conn *c, char *p, size_t n)
 {
     if (!c->ssl)
         return trace_read(c->fd, p, n);
-    size_t got = 0;
-    while (got < n) {
-        int want = 0;
-        ssize_t r = tls_read(c->ssl, p + got, n - got, &want);
-        if (r > 0) {
-            got += (size_t)r;
-            c->rwant = 0;
-            continue;
-        }
-        if (r < 0 && errno == EAGAIN)
-            c->rwant = want == LOOP_WRITE ? LOOP_WRITE : 0;
-        else if (got)
-            c->rend = r == 0 ? 1 : 2, c->rerr = errno;
-        if (got)
-            break;
-        return r;
-    }
-    return (ssize_t)got;
+    int want, end;
+    ssize_t r = tls_read_some(c->ssl, p, n, &want, &end);
+    c->rwant = want == LOOP_WRITE ? LOOP_WRITE : 0;
+    if (r > 0 && end)
+        c->rend = end > 0 ? 1 : 2, c->rerr = errno;
+    return r;
 }
 
 /* TLS: the handshake's next step, once a first byte says it is TLS. */

@@ -468,6 +468,26 @@ ssize_t tls_read(SSL *ssl, void *buf, size_t n, int *want)
     return failed(ssl, r, want, "TLS");
 }
 
+ssize_t tls_read_some(SSL *ssl, void *buf, size_t n, int *want, int *end)
+{
+    size_t got = 0;
+    *want = 0;
+    *end = 0;
+    while (got < n) {
+        ssize_t r = tls_read(ssl, (char *)buf + got, n - got, want);
+        if (r > 0) {
+            got += (size_t)r;
+            continue;
+        }
+        if (got == 0)
+            return r;
+        if (!(r < 0 && errno == EAGAIN))
+            *end = r == 0 ? 1 : -1;
+        break;
+    }
+    return (ssize_t)got;
+}
+
 ssize_t tls_write(SSL *ssl, const void *buf, size_t n, int *want)
 {
     size_t put = 0;
@@ -565,7 +585,7 @@ int tls_verdict(SSL *ssl, const char *pin, const char *known, const char *hostpo
         return -1;
     }
     if (insecure)
-        return 0;
+        return TLS_BY_NOTHING;
     if (pin) {
         if (strcmp(pin, fp) != 0) {
             snprintf(why, whysz,
@@ -578,14 +598,14 @@ int tls_verdict(SSL *ssl, const char *pin, const char *known, const char *hostpo
         }
         if (known && tls_known_put(known, hostport, fp) < 0)
             fprintf(stderr, "hichat: warning: %s\n", tls_error());
-        return 0;
+        return TLS_BY_PIN;
     }
     long v = SSL_get_verify_result(ssl);
     if (v == X509_V_OK)
-        return 0;
+        return TLS_BY_CA;
     int k = known ? tls_known_get(known, hostport, kept) : 0;
     if (k == 1 && strcmp(kept, fp) == 0)
-        return 0; /* remembered: trusted on first use */
+        return TLS_BY_KNOWN; /* remembered: trusted on first use */
     if (k == 1) {
         snprintf(why, whysz,
                  "@@@ THE SERVER'S CERTIFICATE HAS CHANGED @@@\n"

@@ -63,6 +63,11 @@ void tls_free(SSL *ssl);
  * it waits). */
 int tls_handshake(SSL *ssl, int *want);
 ssize_t tls_read(SSL *ssl, void *buf, size_t n, int *want);
+/* Reads records until n bytes are in or OpenSSL must wait (*want says for
+ * what, else 0). With bytes read it returns their count and sets *end: 0,
+ * or 1 if the stream ended after them, or -1 if it failed after them
+ * (errno set); with none, it returns as tls_read. */
+ssize_t tls_read_some(SSL *ssl, void *buf, size_t n, int *want, int *end);
 ssize_t tls_write(SSL *ssl, const void *buf, size_t n, int *want);
 /* Decrypted bytes held inside OpenSSL, which epoll cannot see. */
 size_t tls_pending(SSL *ssl);
@@ -78,8 +83,10 @@ void tls_describe(SSL *ssl, char *out, size_t outsz);
  *          the CAs do not vouch for, and told a pinned one;
  *   hostport: the server as the user named it, the known-hosts key;
  *   insecure: accept anything.
- * 0 if trusted; -1 with a message for the user in why (several lines for a
- * changed fingerprint). */
+ * How it is trusted (TLS_BY_CA, _PIN, _KNOWN, _NOTHING for insecure); or -1
+ * with a message for the user in why (several lines for a changed
+ * fingerprint). */
+enum { TLS_BY_CA, TLS_BY_PIN, TLS_BY_KNOWN, TLS_BY_NOTHING };
 int tls_verdict(SSL *ssl, const char *pin, const char *known, const char *hostport, int insecure,
                 char *why, size_t whysz);
 

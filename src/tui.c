@@ -926,6 +926,20 @@ void tui_resize(tui *t)
     relayout(t);
 }
 
+void tui_suspend(tui *t)
+{
+    (void)t;
+    def_prog_mode();
+    endwin();
+}
+
+void tui_resume(tui *t)
+{
+    reset_prog_mode();
+    clearok(curscr, TRUE);
+    redraw(t);
+}
+
 void tui_free(tui *t)
 {
     if (!t)

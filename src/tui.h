@@ -47,6 +47,10 @@ void tui_note(tui *t, int style, const char *fmt, ...) __attribute__((format(pri
 void tui_state(tui *t, int connected, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The terminal changed size (SIGWINCH). */
 void tui_resize(tui *t);
+/* Hands the terminal back for a moment (a password prompt), and takes it
+ * again, drawing everything afresh. */
+void tui_suspend(tui *t);
+void tui_resume(tui *t);
 /* Gives the terminal back as it was. */
 void tui_free(tui *t);
 
