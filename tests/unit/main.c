@@ -25,6 +25,7 @@ int main(void)
     run("room", test_room);
     run("loop", test_loop);
     run("ipcount", test_ipcount);
+    run("access", test_access);
     run("histo", test_histo);
     run("edit", test_edit);
     run("roster", test_roster);
