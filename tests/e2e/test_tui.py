@@ -573,3 +573,59 @@ def test_tui_ends_when_its_terminal_hangs_up():
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def password_room():
+    pw = os.path.join(tmpdir(), "room%d.pw" % Screen._n)
+    with open(pw, "w") as f:
+        f.write("open sesame\n")
+    os.chmod(pw, 0o600)
+    return Server("--password-file", pw)
+
+
+def test_tui_password_asked_without_echo_then_joined():
+    srv = password_room()
+    t = Screen(srv.port, "--nick", "asker")
+    t.wait_screen(r"(?m)password for 127\.0\.0\.1:%d: *$" % srv.port)
+    t.keys("open sesam")
+    time.sleep(0.2)
+    check("sesam" not in t.screen(), "the password was echoed:\n%s" % t.screen())
+    t.type_line("e")
+    t.wait_status(r"\| asker \| 2 members \| connected")
+    t.wait_until(lambda s: "welcome to hichat, asker" in s, "no greeting after the password")
+    check("sesame" not in t.screen(), "the password shows on the screen")
+    srv.wait_log(r"^login 127\.0\.0\.1:\d+$")
+    peer = srv.client()
+    peer.sendline("/pass open sesame")
+    peer.greeting()
+    t.type_line("in the room")
+    peer.expect(re.compile(r"<asker> in the room$"))
+
+
+def test_tui_wrong_password_asked_again_then_ctrl_c_gives_up():
+    srv = password_room()
+    t = Screen(srv.port, "--nick", "guesser")
+    t.wait_screen(r"(?m)password for 127\.0\.0\.1:%d: *$" % srv.port)
+    t.type_line("not it")
+    srv.wait_log(r"^wrong password from 127\.0\.0\.1:\d+ \(1 on this connection\)$")
+    # Asked again on the terminal, below the first prompt.
+    t.wait_until(lambda s: s.count("password for 127.0.0.1:%d:" % srv.port) == 2,
+                 "the password was not asked again")
+    t.key("C-c")
+    t.key("Enter")
+    t.wait_screen(r"EXIT=1")
+    check("no password given for 127.0.0.1:%d" % srv.port in t.stderr_text(), t.stderr_text())
+
+
+def test_line_mode_password_prompt_without_echo():
+    srv = password_room()
+    t = Screen(srv.port, "--nick", "liner", "--no-tui")
+    t.wait_screen(r"(?m)password for 127\.0\.0\.1:%d: *$" % srv.port)
+    t.type_line("open sesame")
+    t.wait_screen(r"welcome to hichat, liner")
+    check("open sesame" not in t.screen(), "echoed:\n%s" % t.screen())
+    peer = srv.client()
+    peer.sendline("/pass open sesame")
+    peer.greeting()
+    t.type_line("typed after login")
+    peer.expect(re.compile(r"<liner> typed after login$"))
