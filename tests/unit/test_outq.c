@@ -20,8 +20,34 @@ static size_t drain(int fd, char *out, size_t max)
     return n;
 }
 
+/* outq_take: bytes across chunk boundaries, a partly taken chunk resumed,
+ * references dropped as chunks are used up. */
+static void test_take(void)
+{
+    outq q;
+    char dst[16];
+    outq_init(&q);
+    chunk *a = chunk_new("abcde", 5), *b = chunk_new("fgh", 3), *c = chunk_new("ijklmn", 6);
+    outq_push(&q, a);
+    outq_push(&q, b);
+    outq_push(&q, c);
+    CHECK(q.bytes == 14 && a->refs == 2);
+    CHECK(outq_take(&q, dst, 3) == 3 && memcmp(dst, "abc", 3) == 0);
+    CHECK(q.bytes == 11 && q.count == 3 && q.off == 3);
+    CHECK(outq_take(&q, dst, 7) == 7 && memcmp(dst, "defghij", 7) == 0);
+    CHECK(a->refs == 1 && b->refs == 1 && q.count == 1 && q.off == 2);
+    CHECK(outq_take(&q, dst, sizeof dst) == 4 && memcmp(dst, "klmn", 4) == 0);
+    CHECK(q.count == 0 && q.bytes == 0 && c->refs == 1);
+    CHECK(outq_take(&q, dst, sizeof dst) == 0);
+    chunk_unref(a);
+    chunk_unref(b);
+    chunk_unref(c);
+    outq_clear(&q);
+}
+
 void test_outq(void)
 {
+    test_take();
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
 
