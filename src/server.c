@@ -2025,6 +2025,7 @@ static void on_signal(loop *l, int fd, void *data, int mask)
 
 void server_defaults(server_opts *o)
 {
+    memset(o, 0, sizeof *o); /* every option not named here is off */
     o->bind = DEFAULT_BIND;
     o->port = DEFAULT_PORT;
     o->nick = DEFAULT_SERVER_NICK;
