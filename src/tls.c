@@ -231,6 +231,20 @@ static void errno_error(const char *what, const char *path)
              strerror(errno));
 }
 
+/* A new file only its owner may read (mode 0600), as a stdio stream; NULL
+ * with tls_error() set. excl: it must not exist yet (else it is emptied). */
+static FILE *create_private(const char *path, int excl)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC), 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        errno_error("cannot create", path);
+        if (fd >= 0)
+            close(fd);
+    }
+    return f;
+}
+
 static int add_ext(X509 *x, int nid, const char *value)
 {
     X509V3_CTX v3;
@@ -301,13 +315,8 @@ int tls_self_signed(const char *path, int *made)
         return -1;
     }
     int rc = -1;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        errno_error("cannot create", path);
-        if (fd >= 0)
-            close(fd);
-    } else {
+    FILE *f = create_private(path, 1);
+    if (f) {
         int ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1 &&
                  PEM_write_X509(f, x) == 1;
         if (fclose(f) != 0 || !ok) {
@@ -550,14 +559,9 @@ int tls_known_put(const char *file, const char *hostport, const char *fp)
         errno_error("cannot write", file);
         return -1;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!out) {
-        errno_error("cannot write", tmp);
-        if (fd >= 0)
-            close(fd);
+    FILE *out = create_private(tmp, 0);
+    if (!out)
         return -1;
-    }
     /* Every other host's line kept, this host's replaced: written aside
      * and renamed, so a crash never leaves half a file. */
     FILE *in = fopen(file, "re");
