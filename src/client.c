@@ -267,8 +267,11 @@ static char *read_secret(const char *prompt)
         return NULL;
     }
     quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)(ECHO | ISIG); /* Ctrl-C is read, and ends the prompt */
+    /* Ctrl-C is read, not a signal (SIGINT is blocked for the signalfd),
+     * and ends the line like Enter, as a refusal. */
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ISIG);
     quiet.c_lflag |= ICANON;
+    quiet.c_cc[VEOL] = old.c_cc[VINTR];
     quiet.c_iflag |= ICRNL;
     tcsetattr(fd, TCSAFLUSH, &quiet);
     if (write(fd, prompt, strlen(prompt)) < 0) {
@@ -277,7 +280,7 @@ static char *read_secret(const char *prompt)
     ssize_t r;
     while (n < sizeof line - 1 && (r = read(fd, line + n, sizeof line - 1 - n)) > 0) {
         n += (size_t)r;
-        if (memchr(line, '\n', n))
+        if (memchr(line, '\n', n) || memchr(line, old.c_cc[VINTR], n))
             break;
     }
     tcsetattr(fd, TCSAFLUSH, &old);
@@ -285,7 +288,7 @@ static char *read_secret(const char *prompt)
     }
     close(fd);
     char *nl = memchr(line, '\n', n), *pw = NULL;
-    if (nl && !memchr(line, 3, (size_t)(nl - line)) && nl > line)
+    if (nl && !memchr(line, old.c_cc[VINTR], (size_t)(nl - line)) && nl > line)
         pw = xstrndup(line, (size_t)(nl - line));
     OPENSSL_cleanse(line, sizeof line);
     return pw;
@@ -512,6 +515,8 @@ static void step_handshake(client *c)
     }
     tls_describe(c->ssl, how, sizeof how);
     note(c, "* tls: %s, %s", how, basis[by]);
+    if (c->held && !c->opt->password_file)
+        loop_timer_arm(c->l, &c->hold, HOLD_MS);
     sock_writable(c);
 }
 
@@ -1019,8 +1024,11 @@ static int open_conn(client *c, int timeout_ms, char *err, size_t errsz)
     if (c->udp) {
         udp_queue_join(c); /* first, so the answer to it fits (see there) */
     } else if (!c->term && !c->tui) {
+        /* With a password file it waits for the greeting however long that
+         * takes; otherwise at most HOLD_MS once the (TLS) connection is up. */
         c->held = 1;
-        loop_timer_arm(c->l, &c->hold, HOLD_MS);
+        if (!c->tls && !opt->password_file)
+            loop_timer_arm(c->l, &c->hold, HOLD_MS);
     }
     /* First, so that the first message already carries the nick: the one
      * the server last gave us, or the one asked for. */

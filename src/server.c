@@ -308,6 +308,7 @@ static int is_open(const conn *c)
 static void conn_close(conn *c, enum reason why, int graceful);
 static void conn_io(loop *l, int fd, void *data, int mask);
 static void conn_readable(conn *c);
+static int conn_ended(conn *c);
 static void udp_quit(server *s, member *m, const char *why, size_t len);
 static void udp_announce(member *m);
 
@@ -459,7 +460,8 @@ static void conn_flush(conn *c)
     }
     int rmask = (c->flags & (C_CLOSING | C_THROTTLED)) ? 0 : LOOP_READ;
     if (conn_unsent(c)) {
-        conn_interest(c, rmask | LOOP_WRITE);
+        /* (A TLS write waiting to read waits on readability alone.) */
+        conn_interest(c, rmask | (c->wwant ? 0 : LOOP_WRITE));
         return;
     }
     if (c->flags & C_CLOSING) {
@@ -1292,6 +1294,8 @@ static void conn_timer(loop *l, loop_timer *t)
         conn_interest(c, LOOP_READ | (conn_unsent(c) ? LOOP_WRITE : 0));
         conn_input(c, held, n);
         free(held);
+        if (conn_ended(c))
+            return;
         /* Decrypted input waiting inside OpenSSL: epoll cannot tell. */
         if (c->ssl && is_open(c) && !(c->flags & C_THROTTLED) && tls_pending(c->ssl))
             conn_readable(c);
@@ -1305,6 +1309,11 @@ static void conn_timer(loop *l, loop_timer *t)
     }
     if (c->inlen > 0 && !c->fr.discarding && now >= c->last_byte_ms + QUIET_PAUSE_MS) {
         /* The quiet pause is over: what waits is a line (see protocol.md). */
+        if (c->hold_until > now) { /* after a wrong password: it waits too */
+            hold(c);
+            conn_rearm(c);
+            return;
+        }
         if (!take_token(c)) {
             throttle(c);
             conn_rearm(c);
@@ -1335,6 +1344,19 @@ static ssize_t conn_recv(conn *c, char *p, size_t n)
     if (r > 0 && end)
         c->rend = end > 0 ? 1 : 2, c->rerr = errno;
     return r;
+}
+
+/* The TLS stream ended after the bytes just taken: close, but only once
+ * lines held back (flood control, a wrong password) have been taken too.
+ * Returns whether c is closing. */
+static int conn_ended(conn *c)
+{
+    if (!c->rend || !is_open(c) || (c->flags & C_THROTTLED))
+        return 0;
+    if (c->rend == 2 && c->rerr == EPROTO)
+        logmsg(c->s, "tls %s: %s", c->addr, tls_error());
+    conn_close(c, c->rend == 1 ? R_CLOSED : errno_reason(c->rerr), c->rend == 1);
+    return 1;
 }
 
 /* TLS: the handshake's next step, once a first byte says it is TLS. */
@@ -1419,8 +1441,11 @@ static void conn_readable(conn *c)
             memcpy(s->scratch, c->in, c->inlen);
         n = conn_recv(c, s->scratch + c->inlen, want);
         if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
+            if (errno == EAGAIN || errno == EINTR) {
+                if (c->rwant) /* TLS must write before it can read on */
+                    conn_interest(c, LOOP_READ | (conn_unsent(c) ? LOOP_WRITE : 0));
                 return;
+            }
             if (errno == EPROTO)
                 logmsg(s, "tls %s: %s", c->addr, tls_error());
             conn_close(c, errno_reason(errno), 0);
@@ -1439,12 +1464,8 @@ static void conn_readable(conn *c)
             sniff_first_bytes(c, (unsigned char *)s->scratch, (size_t)n))
             return;
         conn_input(c, s->scratch, c->inlen + (size_t)n);
-        if (c->rend && is_open(c)) {
-            if (c->rend == 2 && c->rerr == EPROTO)
-                logmsg(s, "tls %s: %s", c->addr, tls_error());
-            conn_close(c, c->rend == 1 ? R_CLOSED : errno_reason(c->rerr), c->rend == 1);
+        if (conn_ended(c))
             return;
-        }
     }
 }
 
@@ -1789,6 +1810,11 @@ static void udp_quit(server *s, member *m, const char *why, size_t len)
 static udp_peer *udp_new(server *s, const struct sockaddr *sa, socklen_t len)
 {
     char nick[NICK_MAX + 1];
+    ipkey ip = ipcount_key(sa);
+    if (!acl_permits(&s->opt.acl, &ip)) {
+        s->st.refused[F_DENIED]++; /* silently, and unlogged: datagrams are cheap */
+        return NULL;
+    }
     if ((long)s->nopen >= s->opt.max_clients) {
         s->st.refused[F_FULL]++; /* silently: a reply could amplify */
         return NULL;

@@ -442,8 +442,9 @@ static int failed(SSL *ssl, int r, int *want, const char *what)
     case SSL_ERROR_ZERO_RETURN: ERR_clear_error(); return 0;
     case SSL_ERROR_SYSCALL:
         if (ERR_peek_error() == 0) {
-            /* The socket's own error; a bare EOF mid-handshake is a reset. */
-            if (r == 0 || errno == 0)
+            /* The socket's own error (errno was cleared before the
+             * call); a bare EOF mid-handshake is a reset. */
+            if (errno == 0)
                 errno = ECONNRESET;
             snprintf(last_error, sizeof last_error, "%s: %s", what, errno_name(errno));
             return -1;
@@ -459,6 +460,7 @@ static int failed(SSL *ssl, int r, int *want, const char *what)
 int tls_handshake(SSL *ssl, int *want)
 {
     ERR_clear_error();
+    errno = 0;
     int r = SSL_do_handshake(ssl);
     if (r == 1)
         return 0;
@@ -469,6 +471,7 @@ ssize_t tls_read(SSL *ssl, void *buf, size_t n, int *want)
 {
     size_t got = 0;
     ERR_clear_error();
+    errno = 0;
     if (n > INT_MAX)
         n = INT_MAX;
     int r = SSL_read_ex(ssl, buf, n, &got);
@@ -501,6 +504,7 @@ ssize_t tls_write(SSL *ssl, const void *buf, size_t n, int *want)
 {
     size_t put = 0;
     ERR_clear_error();
+    errno = 0;
     int r = SSL_write_ex(ssl, buf, n, &put);
     if (r == 1)
         return (ssize_t)put;

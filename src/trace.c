@@ -52,7 +52,8 @@ static void put(line *l, const char *fmt, ...)
 }
 
 /* A string as strace quotes it: "..." with C escapes and octal, cut at
- * STR_MAX bytes (then "..." follows the closing quote). */
+ * STR_MAX bytes (then "..." follows the closing quote). A line that begins
+ * "/pass " shows *** for the password: traces get pasted into reports. */
 static void put_str(line *l, const void *p, size_t n)
 {
     const unsigned char *b = p;
@@ -60,6 +61,13 @@ static void put_str(line *l, const void *p, size_t n)
     put(l, "\"");
     for (size_t i = 0; i < shown; i++) {
         unsigned char c = b[i];
+        if ((i == 0 || b[i - 1] == '\n') && shown - i >= 6 &&
+            strncasecmp((const char *)b + i, "/pass ", 6) == 0) {
+            put(l, "%.6s***", (const char *)b + i);
+            for (i += 6; i + 1 < shown && b[i + 1] != '\n'; i++)
+                ;
+            continue;
+        }
         switch (c) {
         case '"': put(l, "\\\""); continue;
         case '\\': put(l, "\\\\"); continue;

@@ -859,3 +859,83 @@ def test_usage_errors_exit_2():
     r = hichat(["connect", "127.0.0.1:%d" % port, "--password-file", os.path.join(d, "nopw")],
                timeout=5)
     expect_failure(r, 1, "nopw")
+
+
+# ---------------------------------------------------------------------------
+# Found in review: each of these failed before its fix.
+
+
+def test_udp_room_obeys_deny():
+    srv = Server("--udp", "--deny", "127.0.0.1")
+    import socket
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(0.6)
+    u.sendto(b"/join" + b" " * 500 + b"\n", ("127.0.0.1", srv.port))
+    u.sendto(b"hello from a denied address\n", ("127.0.0.1", srv.port))
+    try:
+        data = u.recv(4096)
+    except socket.timeout:
+        data = b""
+    u.close()
+    check(data == b"", "a denied address got a UDP answer: %r" % data)
+    time.sleep(0.2)
+    check("connect udp:" not in srv.stderr() and "denied address" not in srv.stdout(),
+          "a denied UDP peer joined: %s" % srv.stderr())
+
+
+def test_tls_lines_held_by_flood_control_survive_close_notify():
+    """40 lines and close_notify in one write: the 20 beyond the burst are held
+    back by flood control, and the end of the stream must wait for them."""
+    import socket
+    import ssl
+    pk = pki()
+    srv = tls_server(pk.leaf, "--msg-rate", "40")
+    w = tls_watcher(srv, pk)
+    ctx = ssl.create_default_context(cafile=pk.ca[0])
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    raw = socket.create_connection(("127.0.0.1", srv.port))
+    raw.settimeout(5)
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            raw.sendall(out.read())
+            inc.write(raw.recv(65536))
+    raw.sendall(out.read())
+    tls.write(b"".join(b"burst %02d\n" % i for i in range(40)))
+    try:
+        tls.unwrap()  # queues close_notify; the answer is not awaited
+    except ssl.SSLWantReadError:
+        pass
+    raw.sendall(out.read())  # the 40 lines and close_notify in one write
+    for i in range(40):
+        w.expect(re.compile(r"<guest\d+> burst %02d$" % i), timeout=5)
+    raw.close()
+
+
+def test_a_wrong_password_holds_an_unterminated_line_too():
+    pw = password_file()
+    srv = Server("--password-file", pw)
+    c = srv.client(source="127.0.0.4")
+    c.expect(PASS_PROMPT)
+    c.send("/pass first guess\n/pass second guess")  # no LF: taken after a pause
+    c.expect("! wrong password")
+    t0 = time.monotonic()
+    c.expect("! wrong password", timeout=4)
+    waited = time.monotonic() - t0
+    check(waited >= 0.9, "the second try came after %.2f s, not the 1 s hold" % waited)
+
+
+def test_trace_never_shows_the_password():
+    pw = password_file()
+    srv = Server("--password-file", pw, "--trace")
+    r = hichat(["connect", "127.0.0.1:%d" % srv.port, "--password-file", pw, "--trace",
+                "--nick", "tracer"], input="hi\n")
+    expect_joined(r, "traced login")
+    check("/pass ***" in r.stderr, "the client's trace shows /pass ***: %s" % r.stderr[-2000:])
+    srv.wait_log(r"/pass \*\*\*")
+    for where, text in (("client", r.stderr), ("server", srv.stderr())):
+        check(PASSWORD not in text and "correct horse" not in text,
+              "the %s's trace shows the password" % where)
