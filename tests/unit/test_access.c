@@ -11,22 +11,9 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "addr.h"
 #include "check.h"
 #include "tls.h"
-
-static ipkey v4(const char *a)
-{
-    struct sockaddr_in in = {.sin_family = AF_INET};
-    inet_pton(AF_INET, a, &in.sin_addr);
-    return ipcount_key((struct sockaddr *)&in);
-}
-
-static ipkey v6(const char *a)
-{
-    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
-    inet_pton(AF_INET6, a, &in6.sin6_addr);
-    return ipcount_key((struct sockaddr *)&in6);
-}
 
 static int matches(const char *rule, ipkey k)
 {

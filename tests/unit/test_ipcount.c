@@ -5,22 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "check.h"
 #include "ipcount.h"
-
-static ipkey v4(const char *a)
-{
-    struct sockaddr_in in = {.sin_family = AF_INET};
-    inet_pton(AF_INET, a, &in.sin_addr);
-    return ipcount_key((struct sockaddr *)&in);
-}
-
-static ipkey v6(const char *a)
-{
-    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
-    inet_pton(AF_INET6, a, &in6.sin6_addr);
-    return ipcount_key((struct sockaddr *)&in6);
-}
 
 void test_ipcount(void)
 {
