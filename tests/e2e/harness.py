@@ -953,6 +953,14 @@ class Tmux:
         return self.tmux("has-session").returncode == 0
 
     def teardown(self):
+        # A hichat still in the pane gets Ctrl-C first and a moment to end
+        # while its terminal exists: a SANITIZE build hung up by kill-server
+        # was seen spinning forever in LeakSanitizer's exit check.
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and "hichat" in self.tmux(
+                "display-message", "-p", "#{pane_current_command}").stdout.decode():
+            self.key("C-c")
+            time.sleep(0.1)
         self.tmux("kill-server")
 
 
