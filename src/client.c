@@ -171,11 +171,18 @@ static int outlives_connection(const client *c)
     return c->tui || c->opt->reconnect;
 }
 
+static void tls_failed(client *c, const char *what);
+
 /* A network call failed for good: say what, naming errno with a hint, and
- * end with status 1, or (full screen, --reconnect) carry on disconnected. */
+ * end with status 1, or (full screen, --reconnect) carry on disconnected.
+ * A TLS failure (EPROTO) ends it whatever the mode: retrying cannot mend it. */
 static void net_failed(client *c, const char *what)
 {
     char d[200], why[400];
+    if (errno == EPROTO) {
+        tls_failed(c, what);
+        return;
+    }
     errno_describe(d, sizeof d, errno, c->target);
     snprintf(why, sizeof why, "%s %s: %s", what, c->target, d);
     if (outlives_connection(c)) {
@@ -498,10 +505,7 @@ static void step_handshake(client *c)
             c->rwant = want;
             return;
         }
-        if (errno == EPROTO)
-            tls_failed(c, "TLS handshake with");
-        else
-            net_failed(c, "TLS handshake with");
+        net_failed(c, "TLS handshake with");
         return;
     }
     c->handshaking = c->rwant = 0;
@@ -581,10 +585,7 @@ static void sock_readable(client *c)
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;
-        if (errno == EPROTO)
-            tls_failed(c, "connection to");
-        else
-            net_failed(c, "connection lost to");
+        net_failed(c, "connection lost to");
         return;
     }
     if (n == 0 || end) {
@@ -594,10 +595,7 @@ static void sock_readable(client *c)
             if (c->done || c->fd < 0)
                 return;
             if (end < 0) {
-                if (errno == EPROTO)
-                    tls_failed(c, "connection to");
-                else
-                    net_failed(c, "connection lost to");
+                net_failed(c, "connection lost to");
                 return;
             }
         }
@@ -653,10 +651,7 @@ static void sock_writable(client *c)
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
-            if (errno == EPROTO)
-                tls_failed(c, "connection to");
-            else
-                net_failed(c, "sending to");
+            net_failed(c, "sending to");
             return;
         }
         buf_consume(&c->send, (size_t)n);

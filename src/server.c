@@ -195,7 +195,7 @@ typedef struct conn {
     int rwant, wwant;
     char *stage;
     size_t stage_len, stage_off;
-    int rend, rerr;     /* the stream ended (1) or failed (2, errno rerr) after data */
+    int rend, rerr;     /* after data, the stream ended (1) or failed (-1, errno rerr) */
     uint64_t gate_due;  /* the deadline of the handshake or the password */
     uint64_t hold_until; /* input held back until then (after a wrong password) */
     unsigned auth_fails;
@@ -429,9 +429,7 @@ static ssize_t tls_flush(conn *c)
             if (errno != EAGAIN)
                 return -1;
             c->wwant = want == LOOP_READ ? LOOP_READ : 0;
-            if (total)
-                return (ssize_t)total;
-            return -1;
+            return total ? (ssize_t)total : -1;
         }
         c->wwant = 0;
         c->stage_off += (size_t)n;
@@ -515,6 +513,9 @@ static void conn_close(conn *c, enum reason why, int graceful)
     server *s = c->s;
     if (c->flags & C_DEAD)
         return;
+    /* Closing ends the gate too: a handshake or a login must not go on
+     * (and let it join) while its last words are flushed. */
+    c->flags &= ~(unsigned)C_GATE;
     if (!(c->flags & (C_CLOSING | C_LEAVING))) {
         c->why = why;
         c->flags |= C_LEAVING;
@@ -1043,11 +1044,34 @@ static void announce_join(conn *c)
         c->flags |= C_HEARD;
 }
 
+/* Whether c's input waits out a wrong password's delay. */
+static int held(const conn *c)
+{
+    return c->hold_until > loop_now(c->s->l);
+}
+
 /* Stops taking c's input (kept in c->in) until conn_timer releases it. */
 static void hold(conn *c)
 {
     c->flags |= C_THROTTLED;
     conn_interest(c, conn_unsent(c) ? LOOP_WRITE : 0);
+}
+
+/* c's stream failed with err; a TLS failure (EPROTO) is logged with
+ * OpenSSL's reason, which errno cannot carry. */
+static void conn_broke(conn *c, int err)
+{
+    if (err == EPROTO)
+        logmsg(c->s, "tls %s: %s", c->addr, tls_error());
+    conn_close(c, errno_reason(err), 0);
+}
+
+/* A plaintext client on the TLS port: told in plaintext, and closed. */
+static void not_tls(conn *c)
+{
+    reply(&c->m, dialect_error("this port speaks TLS: hichat connect --tls, ncat --ssl or "
+                               "openssl s_client"));
+    conn_close(c, R_NOT_TLS, 1);
 }
 
 /* Flood control found c's bucket empty with lines waiting: stop reading
@@ -1190,7 +1214,7 @@ static void conn_input(conn *c, const char *data, size_t len)
 {
     server *s = c->s;
     size_t pos = 0;
-    int throttled = 0, held = 0;
+    int throttled = 0, waiting = 0;
 
     while (pos < len && is_open(c)) {
         enum frame_kind kind;
@@ -1208,9 +1232,9 @@ static void conn_input(conn *c, const char *data, size_t len)
                   dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
             continue;
         }
-        if (ll > 0 && c->hold_until > loop_now(s->l)) {
+        if (ll > 0 && held(c)) {
             pos = (size_t)(line - data);
-            held = 1;
+            waiting = 1;
             break;
         }
         if (ll > 0 && !take_token(c)) {
@@ -1239,7 +1263,7 @@ static void conn_input(conn *c, const char *data, size_t len)
     c->inlen = nrest;
 
     uint64_t now = loop_now(s->l);
-    if (throttled || held) {
+    if (throttled || waiting) {
         c->line_start_ms = 0; /* waiting on us, not on the peer */
         if (throttled)
             throttle(c);
@@ -1274,9 +1298,7 @@ static void conn_timer(loop *l, loop_timer *t)
         } else if (!c->ssl) {
             /* Silent all along: a TLS client would have spoken first, so
              * this is a person with nc waiting for a greeting. */
-            reply(&c->m, dialect_error("this port speaks TLS: hichat connect --tls, ncat "
-                                       "--ssl or openssl s_client"));
-            conn_close(c, R_NOT_TLS, 1);
+            not_tls(c);
         } else {
             logmsg(s, "tls %s: handshake not done within %d s", c->addr, HANDSHAKE_MS / 1000);
             conn_close(c, R_HANDSHAKE, 0);
@@ -1309,7 +1331,7 @@ static void conn_timer(loop *l, loop_timer *t)
     }
     if (c->inlen > 0 && !c->fr.discarding && now >= c->last_byte_ms + QUIET_PAUSE_MS) {
         /* The quiet pause is over: what waits is a line (see protocol.md). */
-        if (c->hold_until > now) { /* after a wrong password: it waits too */
+        if (held(c)) { /* after a wrong password, a line without LF waits too */
             hold(c);
             conn_rearm(c);
             return;
@@ -1342,7 +1364,7 @@ static ssize_t conn_recv(conn *c, char *p, size_t n)
     ssize_t r = tls_read_some(c->ssl, p, n, &want, &end);
     c->rwant = want == LOOP_WRITE ? LOOP_WRITE : 0;
     if (r > 0 && end)
-        c->rend = end > 0 ? 1 : 2, c->rerr = errno;
+        c->rend = end, c->rerr = errno;
     return r;
 }
 
@@ -1353,9 +1375,10 @@ static int conn_ended(conn *c)
 {
     if (!c->rend || !is_open(c) || (c->flags & C_THROTTLED))
         return 0;
-    if (c->rend == 2 && c->rerr == EPROTO)
-        logmsg(c->s, "tls %s: %s", c->addr, tls_error());
-    conn_close(c, c->rend == 1 ? R_CLOSED : errno_reason(c->rerr), c->rend == 1);
+    if (c->rend > 0)
+        conn_close(c, R_CLOSED, 1);
+    else
+        conn_broke(c, c->rerr);
     return 1;
 }
 
@@ -1373,10 +1396,7 @@ static void conn_handshake(conn *c)
             return;
         }
         if (b != 0x16) { /* not a TLS handshake record: a plaintext client */
-            c->flags &= ~(unsigned)C_HANDSHAKE;
-            reply(&c->m, dialect_error("this port speaks TLS: hichat connect --tls, ncat --ssl "
-                                       "or openssl s_client"));
-            conn_close(c, R_NOT_TLS, 1);
+            not_tls(c);
             return;
         }
         c->ssl = tls_new(s->tls, c->fd, 1, NULL);
@@ -1446,9 +1466,7 @@ static void conn_readable(conn *c)
                     conn_interest(c, LOOP_READ | (conn_unsent(c) ? LOOP_WRITE : 0));
                 return;
             }
-            if (errno == EPROTO)
-                logmsg(s, "tls %s: %s", c->addr, tls_error());
-            conn_close(c, errno_reason(errno), 0);
+            conn_broke(c, errno);
             return;
         }
         if (n == 0) {
