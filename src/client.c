@@ -135,7 +135,6 @@ typedef struct {
     loop_timer again;        /* TLS: decrypted bytes wait inside OpenSSL */
     loop_timer handshake;    /* the handshake's deadline */
     char *password;          /* owned: from --password-file or asked once */
-    int password_asked;      /* asked at the terminal (so may ask again) */
     int prompts;             /* times asked on this connection */
     char fatal[1400];        /* why it ended with status 1, said after the screen is gone */
     int held;                /* piped input waits for the greeting (HOLD_MS) */
@@ -328,7 +327,6 @@ static void send_password(client *c)
             tui_resume(c->tui);
         if (c->term)
             term_set_prompt(c->term, "> "); /* draws the input line again */
-        c->password_asked = 1;
         c->prompts++;
         if (!c->password) {
             fatal(c, "no password given for %s", c->target);
@@ -346,7 +344,7 @@ static void send_password(client *c)
 static void wrong_password(client *c)
 {
     forget_password(c);
-    if (c->password_asked && c->prompts < PASSWORD_TRIES) {
+    if (!c->opt->password_file && c->prompts < PASSWORD_TRIES) { /* asked: ask again */
         send_password(c);
         return;
     }

@@ -939,3 +939,31 @@ def test_trace_never_shows_the_password():
     for where, text in (("client", r.stderr), ("server", srv.stderr())):
         check(PASSWORD not in text and "correct horse" not in text,
               "the %s's trace shows the password" % where)
+
+
+def test_piped_input_waits_for_a_greeting_at_most_2_s():
+    """Piped lines wait for the server's first line (a password prompt must
+    be answered first), but a server that never speaks first still gets
+    them, after the 2 s hold."""
+    from harness import FakeServer
+
+    def handler(conn, result):
+        conn.settimeout(6)
+        t0 = time.monotonic()
+        data = b""
+        while b"piped\n" not in data:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        result["after"] = time.monotonic() - t0
+        result["data"] = data
+
+    fake = FakeServer(handler)
+    c = connect(fake.port, name="silent-server")
+    c.sendline("piped")
+    fake.thread.join(8)
+    after = fake.result.get("after")
+    check(fake.result.get("data", b"").endswith(b"piped\n"), "got %r" % fake.result)
+    check(after is not None and 1.8 <= after <= 4.0,
+          "piped input went after %s s, not after the 2 s hold" % after)
