@@ -121,3 +121,16 @@ void outq_clear(outq *q)
     free(q->ring);
     outq_init(q);
 }
+
+void outq_trim(outq *q)
+{
+    uint32_t keep = q->off > 0 ? 1 : 0;
+    while (q->count > keep) {
+        uint32_t last = (q->head + q->count - 1) & (q->cap - 1);
+        q->bytes -= q->ring[last]->len - (q->count == 1 ? q->off : 0);
+        chunk_unref(q->ring[last]);
+        q->count--;
+    }
+    if (q->count == 0)
+        outq_clear(q);
+}

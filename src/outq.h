@@ -47,5 +47,19 @@ ssize_t outq_write(outq *q, int fd);
 size_t outq_take(outq *q, char *dst, size_t max);
 /* Drops everything queued and frees the ring. */
 void outq_clear(outq *q);
+/* Drops everything queued except the rest of a chunk already begun, so the
+ * stream stays whole up to a line's end (a member cut off keeps no backlog
+ * but can still be told why). */
+void outq_trim(outq *q);
+
+/* What each queued chunk costs beyond its bytes: its ring slot, which may
+ * be doubled while the ring grows. */
+#define OUTQ_CHUNK_COST (2 * sizeof(chunk *))
+/* What q holds a member to: its bytes and their bookkeeping. A queue of
+ * many short lines costs its ring as much as its text. */
+static inline size_t outq_cost(const outq *q)
+{
+    return q->bytes + (size_t)q->count * OUTQ_CHUNK_COST;
+}
 
 #endif

@@ -54,6 +54,20 @@
 /* Bytes taken from a socket per read; one read per readiness keeps the loop
  * fair between busy and quiet clients. */
 #define READ_SIZE 65536
+/* What one loop pass may add to each member's queue, so that a pass never
+ * reads more than it can write: at most PASS_BYTES, at most a quarter of
+ * --max-queue, and at most PASS_FANOUT bytes queued across the room. Input
+ * beyond it waits for the next pass, taken in the order it was put off. */
+#define PASS_BYTES  (256 * 1024)
+#define PASS_FANOUT (32u * 1024 * 1024)
+/* A member over --max-queue loses its seat when its socket has taken
+ * nothing for STALL_MS, or when it has been over for BEHIND_MS (it reads,
+ * but slower than the room talks), if a last write then cannot bring it
+ * back under. Meanwhile the room takes no input, so a member that reads as
+ * fast as it can catches up instead of being cut off by a burst, and no
+ * queue grows past its bound by more than one pass. */
+#define STALL_MS  500
+#define BEHIND_MS 2000
 /* A partial line waits this long for its LF before it counts as a line. */
 #define QUIET_PAUSE_MS 300
 /* A closing connection gets this long to take its last output. */
@@ -117,8 +131,12 @@ enum {
     C_HANDSHAKE = 1u << 9, /* at the gate: TLS handshake under way */
     C_AUTH = 1u << 10,     /* at the gate: waiting for the password */
     C_JOINED = 1u << 11,   /* in the room (past the gate) */
+    C_PARKED = 1u << 12,   /* input put off until the room takes more */
+    C_OVER = 1u << 13,     /* its queue is over --max-queue (counted in nover) */
 };
 #define C_GATE (C_HANDSHAKE | C_AUTH)
+/* Not reading: flood control or the room holds its input (kept in c->in). */
+#define C_HELD (C_THROTTLED | C_PARKED)
 
 /* Why a member left: the text the room sees and the key /stats counts by. */
 enum reason {
@@ -198,9 +216,13 @@ typedef struct conn {
     int rend, rerr;     /* after data, the stream ended (1) or failed (-1, errno rerr) */
     uint64_t gate_due;  /* the deadline of the handshake or the password */
     uint64_t hold_until; /* input held back until then (after a wrong password) */
+    uint64_t over_ms;     /* when its queue went over --max-queue (C_OVER) */
+    uint64_t progress_ms; /* when its socket last took bytes, or its queue
+                             last filled from empty: since then it is behind */
     unsigned auth_fails;
     char want_nick[NICK_MAX + 1]; /* asked for (/nick) before the password */
     struct conn *next_pending, *next_leave, *next_dead;
+    struct conn *prev_parked, *next_parked;
     struct conn *prev_all, *next_all;
     char addr[NET_ADDRSTRLEN];
 } conn;
@@ -236,7 +258,13 @@ struct server {
     char *scratch; /* READ_SIZE + max_line + 2 bytes */
     char *clean;   /* TEXT_CLEAN_MAX(max_line + 2) bytes */
     conn *pending, *leaving, *dead;
+    conn *parked, *parked_tail; /* input put off, oldest first (C_PARKED) */
     conn *all;     /* every connection, for the last cleanup */
+    size_t nover;       /* members over --max-queue: the room takes no input */
+    size_t pass_bytes;  /* added to each member's queue in this pass */
+    size_t pass_budget; /* ... and how much may be (see PASS_BYTES) */
+    int udp_parked;     /* the UDP socket is not read until the room takes more */
+    loop_timer resume_timer; /* takes put-off input in the next pass */
     size_t nconns; /* connections, closing ones too (descriptors held) */
     size_t nopen;  /* connections in the room: what --max-clients counts */
     member console;
@@ -306,8 +334,11 @@ static int is_open(const conn *c)
 /* ---- output ---- */
 
 static void conn_close(conn *c, enum reason why, int graceful);
+static void conn_rearm(conn *c);
 static void conn_io(loop *l, int fd, void *data, int mask);
 static void conn_readable(conn *c);
+static void conn_read(conn *c);
+static void conn_release(conn *c);
 static int conn_ended(conn *c);
 static void udp_quit(server *s, member *m, const char *why, size_t len);
 static void udp_announce(member *m);
@@ -336,23 +367,51 @@ static void mark_pending(conn *c)
     c->s->pending = c;
 }
 
+static int conn_unsent(const conn *c)
+{
+    return c->out.count > 0 || c->stage_off < c->stage_len;
+}
+
+/* Counts c in nover while its queue costs more than --max-queue. Being over
+ * is no fault by itself (one pass may queue a burst that a fast reader takes
+ * at once); staying over for BEHIND_MS is (conn_timer). A member leaving
+ * no longer counts: nobody waits for its last words. */
+static void conn_weigh(conn *c)
+{
+    server *s = c->s;
+    int over = is_open(c) && outq_cost(&c->out) > s->opt.max_queue;
+    if (over == ((c->flags & C_OVER) != 0))
+        return;
+    if (over) {
+        c->flags |= C_OVER;
+        c->over_ms = loop_now(s->l);
+        s->nover++;
+        conn_rearm(c);
+    } else {
+        c->flags &= ~(unsigned)C_OVER;
+        s->nover--;
+    }
+}
+
+/* When c, over its bound, has been behind too long (see STALL_MS). */
+static uint64_t behind_due(const conn *c)
+{
+    uint64_t stalled = c->progress_ms + STALL_MS, slow = c->over_ms + BEHIND_MS;
+    return stalled < slow ? stalled : slow;
+}
+
 static void conn_deliver(member *m, chunk *ch)
 {
     conn *c = as_conn(m);
     if (c->flags & (C_DEAD | C_LINGER))
         return;
-    if (c->out.bytes > 0 && c->out.bytes + ch->len > c->s->opt.max_queue) {
-        /* It has stopped reading. Keeping it would grow memory or hold up
-         * the room; dropping it costs everyone else nothing. (An empty
-         * queue takes any one message: a long line, tripled by cleaning,
-         * must not cost an idle member its seat.) */
-        conn_close(c, R_QUEUE_FULL, 0);
-        return;
-    }
+    if (!conn_unsent(c))
+        c->progress_ms = loop_now(c->s->l); /* nothing was waiting for it */
     outq_push(&c->out, ch);
     c->s->st.deliveries++;
     c->msgs_out++;
     mark_pending(c);
+    conn_weigh(c);
 }
 
 static void console_deliver(member *m, chunk *ch)
@@ -386,8 +445,16 @@ static void reply(member *m, chunk *ch)
 
 static void broadcast(server *s, chunk *ch, member *except)
 {
+    s->pass_bytes += ch->len;
     room_broadcast(s->room, ch, except);
     chunk_unref(ch);
+}
+
+/* Whether the room takes another line now: nobody is over its bound and
+ * this pass has not queued its share yet. */
+static int room_open(const server *s)
+{
+    return s->nover == 0 && s->pass_bytes < s->pass_budget;
 }
 
 static enum reason errno_reason(int e)
@@ -402,10 +469,6 @@ static enum reason errno_reason(int e)
     }
 }
 
-static int conn_unsent(const conn *c)
-{
-    return c->out.count > 0 || c->stage_off < c->stage_len;
-}
 
 /* TLS: the queue goes out as records of up to TLS_STAGE bytes, each
  * staged whole and retried as it was until it is written. Returns bytes
@@ -455,8 +518,10 @@ static void conn_flush(conn *c)
     if (n > 0) {
         s->st.bytes_out += (uint64_t)n;
         c->bytes_out += (uint64_t)n;
+        c->progress_ms = loop_now(s->l);
     }
-    int rmask = (c->flags & (C_CLOSING | C_THROTTLED)) ? 0 : LOOP_READ;
+    conn_weigh(c);
+    int rmask = (c->flags & (C_CLOSING | C_HELD)) ? 0 : LOOP_READ;
     if (conn_unsent(c)) {
         /* (A TLS write waiting to read waits on readability alone.) */
         conn_interest(c, rmask | (c->wwant ? 0 : LOOP_WRITE));
@@ -484,9 +549,12 @@ static void conn_flush(conn *c)
 
 /* ---- closing ---- */
 
+static void unpark(conn *c);
+
 static void conn_free(conn *c)
 {
     server *s = c->s;
+    unpark(c);
     loop_timer_cancel(s->l, &c->timer);
     loop_unwatch(s->l, c->fd);
     trace_close(c->fd);
@@ -522,6 +590,8 @@ static void conn_close(conn *c, enum reason why, int graceful)
         c->next_leave = s->leaving;
         s->leaving = c;
     }
+    unpark(c);
+    conn_weigh(c);
     if (graceful && !(c->flags & C_CLOSING)) {
         c->flags |= C_CLOSING;
         free(c->in);
@@ -636,10 +706,43 @@ static void before_sleep(loop *l, void *data)
         s->dead = c->next_dead;
         conn_free(c);
     }
+    /* A new pass: its share of the room, and input put off in the last
+     * one is taken first, before anything newly readable. */
+    size_t members = room_count(s->room), budget = PASS_FANOUT / (members ? members : 1);
+    if (budget > s->opt.max_queue / 4)
+        budget = s->opt.max_queue / 4;
+    if (budget > PASS_BYTES)
+        budget = PASS_BYTES;
+    s->pass_budget = budget ? budget : 1;
+    s->pass_bytes = 0;
+    if ((s->parked || s->udp_parked) && room_open(s) && !loop_timer_armed(&s->resume_timer))
+        loop_timer_arm(l, &s->resume_timer, 0);
     if (activity(s) != s->tidy_mark && !loop_timer_armed(&s->tidy_timer))
         loop_timer_arm(l, &s->tidy_timer, TIDY_MS);
     if (s->stopping && s->nconns == 0)
         loop_stop(l);
+}
+
+/* Takes up the input put off in earlier passes, oldest first, while the
+ * room takes it; a connection put off again goes to the end of the line. */
+static void resume(loop *l, loop_timer *t)
+{
+    server *s = CONTAINER_OF(t, server, resume_timer);
+    conn *last = s->parked_tail;
+    while (s->parked && room_open(s)) {
+        conn *c = s->parked;
+        conn_release(c);
+        /* Its turn: what waits in the kernel is read now too, or a
+         * connection put off before reading would never get to. */
+        if (is_open(c) && !(c->flags & C_HELD) && room_open(s))
+            conn_read(c);
+        if (c == last)
+            break;
+    }
+    if (s->udp_parked && room_open(s)) {
+        s->udp_parked = 0;
+        loop_set_mask(l, s->ufd, LOOP_READ);
+    }
 }
 
 /* ---- statistics ---- */
@@ -1019,7 +1122,7 @@ static void conn_rearm(conn *c)
         }
         if (at < next)
             next = at;
-    } else {
+    } else if (!(c->flags & C_PARKED)) {
         if (c->inlen > 0 && !c->fr.discarding && c->last_byte_ms + QUIET_PAUSE_MS < next)
             next = c->last_byte_ms + QUIET_PAUSE_MS;
         if (c->line_start_ms && s->opt.line_timeout > 0) {
@@ -1028,6 +1131,8 @@ static void conn_rearm(conn *c)
                 next = dl;
         }
     }
+    if ((c->flags & C_OVER) && behind_due(c) < next)
+        next = behind_due(c);
     if (next == UINT64_MAX)
         loop_timer_cancel(s->l, &c->timer);
     else
@@ -1055,6 +1160,56 @@ static void hold(conn *c)
 {
     c->flags |= C_THROTTLED;
     conn_interest(c, conn_unsent(c) ? LOOP_WRITE : 0);
+}
+
+/* Puts off c's input (kept in c->in, the rest in the kernel) until the room
+ * takes more; resume() takes it up again in the order it was put off. */
+static void park(conn *c)
+{
+    server *s = c->s;
+    if (c->flags & C_PARKED)
+        return;
+    c->flags |= C_PARKED;
+    c->line_start_ms = 0; /* waiting on us, not on the peer */
+    c->next_parked = NULL;
+    c->prev_parked = s->parked_tail;
+    if (s->parked_tail)
+        s->parked_tail->next_parked = c;
+    else
+        s->parked = c;
+    s->parked_tail = c;
+    conn_interest(c, conn_unsent(c) ? LOOP_WRITE : 0);
+}
+
+static void unpark(conn *c)
+{
+    server *s = c->s;
+    if (!(c->flags & C_PARKED))
+        return;
+    c->flags &= ~(unsigned)C_PARKED;
+    if (c->prev_parked)
+        c->prev_parked->next_parked = c->next_parked;
+    else
+        s->parked = c->next_parked;
+    if (c->next_parked)
+        c->next_parked->prev_parked = c->prev_parked;
+    else
+        s->parked_tail = c->prev_parked;
+    c->prev_parked = c->next_parked = NULL;
+}
+
+/* c stayed over its bound for BEHIND_MS and its socket takes no more: it
+ * loses its seat. Its backlog is let go (but the rest of a line begun), so
+ * that the one line saying why is next in its stream. */
+static void fell_behind(conn *c)
+{
+    server *s = c->s;
+    outq_trim(&c->out);
+    chunk *ch = dialect_error("you fell too far behind: over %zu bytes unread; disconnecting",
+                              s->opt.max_queue);
+    outq_push(&c->out, ch);
+    chunk_unref(ch);
+    conn_close(c, R_QUEUE_FULL, 1);
 }
 
 /* c's stream failed with err; a TLS failure (EPROTO) is logged with
@@ -1214,7 +1369,7 @@ static void conn_input(conn *c, const char *data, size_t len)
 {
     server *s = c->s;
     size_t pos = 0;
-    int throttled = 0, waiting = 0;
+    int throttled = 0, waiting = 0, parked = 0;
 
     while (pos < len && is_open(c)) {
         enum frame_kind kind;
@@ -1231,6 +1386,11 @@ static void conn_input(conn *c, const char *data, size_t len)
             reply(&c->m,
                   dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
             continue;
+        }
+        if (ll > 0 && !room_open(s)) {
+            pos = (size_t)(line - data);
+            parked = 1;
+            break;
         }
         if (ll > 0 && held(c)) {
             pos = (size_t)(line - data);
@@ -1269,6 +1429,8 @@ static void conn_input(conn *c, const char *data, size_t len)
             throttle(c);
         else
             hold(c);
+    } else if (parked) {
+        park(c);
     } else {
         c->throttled_ms = 0;
         if ((nrest || c->fr.discarding) && !c->line_start_ms)
@@ -1277,6 +1439,26 @@ static void conn_input(conn *c, const char *data, size_t len)
             c->line_start_ms = 0;
     }
     conn_rearm(c);
+}
+
+/* Takes up c's held input again (flood control let go, or the room takes
+ * more): reading resumes, and what waits in c->in is taken first. */
+static void conn_release(conn *c)
+{
+    char *held = c->in;
+    size_t n = c->inlen;
+    c->flags &= ~(unsigned)C_THROTTLED;
+    unpark(c);
+    c->in = NULL;
+    c->inlen = 0;
+    conn_interest(c, LOOP_READ | (conn_unsent(c) ? LOOP_WRITE : 0));
+    conn_input(c, held, n);
+    free(held);
+    if (conn_ended(c))
+        return;
+    /* Decrypted input waiting inside OpenSSL: epoll cannot tell. */
+    if (c->ssl && is_open(c) && !(c->flags & C_HELD) && tls_pending(c->ssl))
+        conn_readable(c);
 }
 
 static void conn_timer(loop *l, loop_timer *t)
@@ -1305,22 +1487,25 @@ static void conn_timer(loop *l, loop_timer *t)
         }
         return;
     }
+    if ((c->flags & C_OVER) && now >= behind_due(c)) {
+        /* One more try first: the server may have been the slow one (a
+         * long pass, a SIGSTOP), and a reader that kept up takes it now. */
+        uint64_t before = c->bytes_out;
+        do {
+            before = c->bytes_out;
+            conn_flush(c);
+        } while ((c->flags & C_OVER) && c->bytes_out > before);
+        if (c->flags & C_OVER) {
+            fell_behind(c);
+            return;
+        }
+        if (!is_open(c))
+            return;
+    }
     if (!(c->flags & C_ANNOUNCED) && now >= c->join_due_ms)
         announce_join(c);
-    if (c->flags & C_THROTTLED) {
-        char *held = c->in;
-        size_t n = c->inlen;
-        c->flags &= ~(unsigned)C_THROTTLED;
-        c->in = NULL;
-        c->inlen = 0;
-        conn_interest(c, LOOP_READ | (conn_unsent(c) ? LOOP_WRITE : 0));
-        conn_input(c, held, n);
-        free(held);
-        if (conn_ended(c))
-            return;
-        /* Decrypted input waiting inside OpenSSL: epoll cannot tell. */
-        if (c->ssl && is_open(c) && !(c->flags & C_THROTTLED) && tls_pending(c->ssl))
-            conn_readable(c);
+    if ((c->flags & C_THROTTLED) && !(c->flags & C_PARKED)) {
+        conn_release(c);
         return;
     }
     if (c->line_start_ms && s->opt.line_timeout > 0 &&
@@ -1329,8 +1514,14 @@ static void conn_timer(loop *l, loop_timer *t)
         conn_close(c, R_LINE_TIMEOUT, 1);
         return;
     }
-    if (c->inlen > 0 && !c->fr.discarding && now >= c->last_byte_ms + QUIET_PAUSE_MS) {
+    if (c->inlen > 0 && !c->fr.discarding && !(c->flags & C_PARKED) &&
+        now >= c->last_byte_ms + QUIET_PAUSE_MS) {
         /* The quiet pause is over: what waits is a line (see protocol.md). */
+        if (!room_open(s)) {
+            park(c);
+            conn_rearm(c);
+            return;
+        }
         if (held(c)) { /* after a wrong password, a line without LF waits too */
             hold(c);
             conn_rearm(c);
@@ -1373,7 +1564,7 @@ static ssize_t conn_recv(conn *c, char *p, size_t n)
  * Returns whether c is closing. */
 static int conn_ended(conn *c)
 {
-    if (!c->rend || !is_open(c) || (c->flags & C_THROTTLED))
+    if (!c->rend || !is_open(c) || (c->flags & C_HELD))
         return 0;
     if (c->rend > 0)
         conn_close(c, R_CLOSED, 1);
@@ -1435,7 +1626,7 @@ static void conn_readable(conn *c)
         conn_handshake(c);
         return;
     }
-    if (c->flags & (C_CLOSING | C_LINGER | C_THROTTLED)) {
+    if (c->flags & (C_CLOSING | C_LINGER | C_HELD)) {
         /* Not taking input now; only notice the peer going away (a hang-up
          * is reported even to a quiet watcher). */
         char b;
@@ -1447,13 +1638,28 @@ static void conn_readable(conn *c)
         }
         return;
     }
+    if (s->parked || !room_open(s)) {
+        /* The room has taken its share of this pass, or others were put
+         * off first: wait in line, and read nothing meanwhile. */
+        park(c);
+        return;
+    }
+    conn_read(c);
+}
+
+/* Reads c's stream once and takes the lines in it. */
+static void conn_read(conn *c)
+{
+    server *s = c->s;
+    ssize_t n;
+
     /* A second pass only for TLS bytes already decrypted and waiting (less
      * than a record): epoll would not report them. */
     for (int pass = 0; pass < 2; pass++) {
         size_t want = READ_SIZE;
         if (pass) {
             size_t p = c->ssl ? tls_pending(c->ssl) : 0;
-            if (p == 0 || !is_open(c) || (c->flags & C_THROTTLED))
+            if (p == 0 || !is_open(c) || (c->flags & C_HELD))
                 return;
             want = p < READ_SIZE ? p : READ_SIZE;
         }
@@ -1947,6 +2153,13 @@ static void on_udp(loop *l, int fd, void *data, int mask)
     (void)l, (void)mask;
 
     for (int i = 0; i < UDP_BATCH; i++) {
+        if (!room_open(s)) {
+            /* Left in the socket until the room takes more (datagrams
+             * beyond its buffer are lost: that is UDP). */
+            s->udp_parked = 1;
+            loop_set_mask(l, fd, 0);
+            return;
+        }
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
         /* MSG_TRUNC: the result is the datagram's real length, so one
@@ -2113,6 +2326,7 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
     loop_timer_init(&s->accept_timer, accept_resume);
     loop_timer_init(&s->shutdown_timer, shutdown_deadline);
     loop_timer_init(&s->tidy_timer, tidy);
+    loop_timer_init(&s->resume_timer, resume);
     loop_before_sleep(l, before_sleep, s);
     s->log_o = out_new(l, log_fd, CONSOLE_QUEUE);
     s->stdout_o = out_new(l, out_fd, CONSOLE_QUEUE);
@@ -2145,6 +2359,7 @@ void server_free(server *s)
     loop_timer_cancel(s->l, &s->accept_timer);
     loop_timer_cancel(s->l, &s->shutdown_timer);
     loop_timer_cancel(s->l, &s->tidy_timer);
+    loop_timer_cancel(s->l, &s->resume_timer);
     loop_before_sleep(s->l, NULL, NULL);
     udp_forget_all(s);
     if (s->ufd >= 0) {

@@ -45,9 +45,37 @@ static void test_take(void)
     outq_clear(&q);
 }
 
+/* outq_trim: the rest of a chunk begun is kept, the backlog behind it let
+ * go; a queue with nothing begun is emptied. */
+static void test_trim(void)
+{
+    outq q;
+    char dst[16];
+    outq_init(&q);
+    chunk *a = chunk_new("abcde", 5), *b = chunk_new("fgh", 3), *c = chunk_new("ij", 2);
+    outq_push(&q, a);
+    outq_push(&q, b);
+    outq_push(&q, c);
+    CHECK(outq_cost(&q) == 10 + 3 * OUTQ_CHUNK_COST);
+    CHECK(outq_take(&q, dst, 2) == 2);
+    outq_trim(&q);
+    CHECK(q.count == 1 && q.bytes == 3 && b->refs == 1 && c->refs == 1 && a->refs == 2);
+    CHECK(outq_take(&q, dst, sizeof dst) == 3 && memcmp(dst, "cde", 3) == 0);
+    CHECK(q.count == 0 && a->refs == 1);
+    outq_push(&q, b);
+    outq_push(&q, c);
+    outq_trim(&q); /* nothing begun: nothing kept */
+    CHECK(q.count == 0 && q.bytes == 0 && q.ring == NULL && b->refs == 1);
+    chunk_unref(a);
+    chunk_unref(b);
+    chunk_unref(c);
+    outq_clear(&q);
+}
+
 void test_outq(void)
 {
     test_take();
+    test_trim();
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
 
