@@ -37,6 +37,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
 #include "access.h"
 #include "dialect.h"
 #include "frame.h"
@@ -228,12 +233,15 @@ typedef struct conn {
 } conn;
 
 typedef struct udp_peer {
-    member m; /* first */
+    member m; /* first; in the room once verified */
     struct server *s;
     struct sockaddr_storage addr;
     socklen_t alen;
-    int verified, announced, heard; /* as C_ANNOUNCED, C_HEARD */
-    uint64_t credit;                /* bytes an unverified peer may still be sent */
+    ipkey ip;
+    int verified, announced, heard; /* as C_JOINED, C_ANNOUNCED, C_HEARD */
+    uint64_t credit;                /* bytes a candidate may still be sent */
+    struct udp_peer *cprev, *cnext; /* candidates, oldest first */
+    char want_nick[NICK_MAX + 1];   /* asked for (/nick) before joining */
     uint64_t tokens, refill_ms;
     uint64_t bytes_in, bytes_out, lines_in, msgs_out;
     loop_timer idle;
@@ -283,8 +291,10 @@ struct server {
     int ufd;              /* the UDP socket, or -1 */
     struct udp_peer **ub; /* UDP peers by address: a chained hash */
     size_t nub, nudp;
-    uint64_t udp_secret; /* keys the /join tokens */
-    char *dgram;         /* one datagram: max_line + 2 bytes */
+    struct udp_peer *cand, *cand_tail; /* candidates (unproven), oldest first */
+    size_t ncand;
+    unsigned char udp_key[32]; /* keys the /join tokens (HMAC-SHA256) */
+    char *dgram;               /* one datagram: udp_cap bytes */
     struct {
         uint64_t accepted, lines_in, deliveries, bytes_in, bytes_out;
         size_t peak;
@@ -766,7 +776,8 @@ static void stats_line(server *s, char *dst, size_t sz)
         n += (size_t)snprintf(dst + n, sz - n, " %s=%llu", refusal_key[i],
                               (unsigned long long)s->st.refused[i]);
     if (n < sz)
-        snprintf(dst + n, sz - n, " udp: peers=%zu dropped=%llu truncated=%llu", s->nudp,
+        snprintf(dst + n, sz - n, " udp: peers=%zu candidates=%zu dropped=%llu truncated=%llu",
+                 s->nudp - s->ncand, s->ncand,
                  (unsigned long long)s->st.udp_dropped, (unsigned long long)s->st.udp_truncated);
 }
 
@@ -1908,18 +1919,31 @@ static void on_accept(loop *l, int lfd, void *data, int mask)
 
 /* ---- UDP members ----
  *
- * A datagram room shares the room with the stream members. The server learns
- * a peer from its first datagram and forgets it after --udp-timeout of
- * silence. UDP source addresses can be forged, so until a peer proves it
- * receives at its address (by sending back the token it was given: /join
- * TOKEN), it is sent at most as many bytes as it has sent: the server can
- * never be used to amplify traffic toward someone else. */
+ * A datagram room shares the room with the stream members. UDP source
+ * addresses can be forged, so an address first has to prove that it
+ * receives there: its first datagram is answered with a token (a keyed MAC
+ * of the address, which a forger never sees), and only a peer that sends it
+ * back (/join TOKEN) becomes a member. Until then it is a candidate: not in
+ * the room, not in /who, its lines go nowhere, it is sent at most as many
+ * bytes as it has sent (the server cannot be used to amplify traffic toward
+ * someone else), and it costs one slot in a bounded table. A member counts
+ * toward --max-clients and --max-per-ip like a connection, and is forgotten
+ * after --udp-timeout of silence. */
 
-/* Credit an unverified peer can build up: enough for a greeting and a few
- * replies, never a store of amplification. */
+/* Credit a candidate can build up: enough for a few answers, never a store
+ * of amplification. */
 #define UDP_CREDIT_MAX 4096
+/* Candidates kept at once; past it the oldest is forgotten (it can ask
+ * again), so a flood of forged addresses costs bounded memory. */
+#define UDP_CANDIDATES 4096
 /* Datagrams taken per readiness event. */
 #define UDP_BATCH 64
+/* A /join datagram may be padded to this size (so that the answer fits in
+ * what was received: hichat connect pads to 512), whatever --max-line is. */
+#define UDP_JOIN_MAX 1024
+/* The token: this many bytes of HMAC-SHA256, in hex. */
+#define UDP_TOKEN_BYTES 16
+#define UDP_TOKEN_LEN   (2 * UDP_TOKEN_BYTES)
 
 static const char *member_addr(member *m)
 {
@@ -1932,27 +1956,28 @@ static const char *member_addr(member *m)
 
 static size_t udp_slot(const server *s, const struct sockaddr *sa, socklen_t len)
 {
+    /* FNV-1a seeded from the secret: chains cannot be aimed at. */
     const unsigned char *p = (const unsigned char *)sa;
     uint64_t h = 1469598103934665603ull;
+    memcpy(&h, s->udp_key, sizeof h);
     for (socklen_t i = 0; i < len; i++)
         h = (h ^ p[i]) * 1099511628211ull;
     return (size_t)(h ^ (h >> 29)) & (s->nub - 1);
 }
 
-/* The token a peer at this address must send back: a keyed hash of it. */
-static void udp_token(const server *s, const udp_peer *p, char tok[17])
+/* The token a peer at this address must send back: HMAC-SHA256 under a
+ * key drawn from the OS at start, so one token says nothing of another. */
+static void udp_token(const server *s, const udp_peer *p, char tok[UDP_TOKEN_LEN + 1])
 {
-    const unsigned char *a = (const unsigned char *)&p->addr;
-    uint64_t h = s->udp_secret ^ 0x9E3779B97F4A7C15ull;
-    for (socklen_t i = 0; i < p->alen; i++) {
-        h ^= a[i];
-        h *= 0x100000001B3ull;
-        h ^= h >> 31;
-    }
-    snprintf(tok, 17, "%016llx", (unsigned long long)h);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    HMAC(EVP_sha256(), s->udp_key, (int)sizeof s->udp_key, (const unsigned char *)&p->addr,
+         (size_t)p->alen, mac, &ml);
+    for (int i = 0; i < UDP_TOKEN_BYTES; i++)
+        snprintf(tok + 2 * i, 3, "%02x", mac[i]);
 }
 
-/* Sends one datagram to p, within its credit while it is unverified. */
+/* Sends one datagram to p, within its credit while it is a candidate. */
 static void udp_send(udp_peer *p, const void *data, size_t len)
 {
     server *s = p->s;
@@ -1990,8 +2015,23 @@ static void udp_announce(member *m)
     p->heard = tell_join(p->s, m);
 }
 
-/* Forgets p: it leaves the room for reason why (text). Never called while
- * the room is being iterated. */
+static void udp_unlink_candidate(udp_peer *p)
+{
+    server *s = p->s;
+    if (p->cprev)
+        p->cprev->cnext = p->cnext;
+    else
+        s->cand = p->cnext;
+    if (p->cnext)
+        p->cnext->cprev = p->cprev;
+    else
+        s->cand_tail = p->cprev;
+    p->cprev = p->cnext = NULL;
+    s->ncand--;
+}
+
+/* Forgets p; a member leaves the room for reason why (text). Never called
+ * while the room is being iterated. */
 static void udp_forget(udp_peer *p, enum reason why, const char *text)
 {
     server *s = p->s;
@@ -2003,8 +2043,14 @@ static void udp_forget(udp_peer *p, enum reason why, const char *text)
         }
     }
     loop_timer_cancel(s->l, &p->idle);
-    room_leave(s->room, &p->m);
     s->nudp--;
+    if (!p->verified) {
+        udp_unlink_candidate(p);
+        free(p);
+        return;
+    }
+    room_leave(s->room, &p->m);
+    ipcount_del(s->ips, &p->ip);
     s->nopen--;
     s->st.left[why]++;
     logmsg(s, "disconnect %s %s (%s)", p->addr_text, p->m.nick, text);
@@ -2031,18 +2077,16 @@ static void udp_quit(server *s, member *m, const char *why, size_t len)
     udp_forget(p, R_QUIT, text);
 }
 
+/* A candidate for the address: its first datagram made it. */
 static udp_peer *udp_new(server *s, const struct sockaddr *sa, socklen_t len)
 {
-    char nick[NICK_MAX + 1];
     ipkey ip = ipcount_key(sa);
     if (!acl_permits(&s->opt.acl, &ip)) {
         s->st.refused[F_DENIED]++; /* silently, and unlogged: datagrams are cheap */
         return NULL;
     }
-    if ((long)s->nopen >= s->opt.max_clients) {
-        s->st.refused[F_FULL]++; /* silently: a reply could amplify */
-        return NULL;
-    }
+    if (s->ncand >= UDP_CANDIDATES)
+        udp_forget(s->cand, R_TIMEOUT, ""); /* the oldest candidate: it may ask again */
     if (s->nudp >= s->nub) { /* grow the table */
         size_t old = s->nub;
         udp_peer **ob = s->ub;
@@ -2062,6 +2106,7 @@ static udp_peer *udp_new(server *s, const struct sockaddr *sa, socklen_t len)
     p->s = s;
     memcpy(&p->addr, sa, len);
     p->alen = len;
+    p->ip = ip;
     p->tokens = (uint64_t)s->opt.msg_burst * 1000;
     p->refill_ms = loop_now(s->l);
     net_addr_str(sa, len, p->addr_text + 4, sizeof p->addr_text - 4);
@@ -2073,13 +2118,13 @@ static udp_peer *udp_new(server *s, const struct sockaddr *sa, socklen_t len)
     p->hnext = s->ub[k];
     s->ub[k] = p;
     s->nudp++;
-    s->nopen++;
-    s->st.accepted++;
-    if (s->nopen > s->st.peak)
-        s->st.peak = s->nopen;
-    room_guest_nick(s->room, nick);
-    room_join(s->room, &p->m, nick);
-    logmsg(s, "connect %s %s", p->addr_text, nick);
+    p->cprev = s->cand_tail;
+    if (s->cand_tail)
+        s->cand_tail->cnext = p;
+    else
+        s->cand = p;
+    s->cand_tail = p;
+    s->ncand++;
     return p;
 }
 
@@ -2091,30 +2136,86 @@ static udp_peer *udp_find(server *s, const struct sockaddr *sa, socklen_t len)
     return NULL;
 }
 
-/* "/join [TOKEN]": the token proves the peer receives at its address. */
-static void udp_join(udp_peer *p, const char *arg, size_t len)
+static void udp_ask_token(udp_peer *p)
+{
+    char tok[UDP_TOKEN_LEN + 1];
+    udp_token(p->s, p, tok);
+    reply(&p->m, dialect_notice("udp: to receive the room, send /join %s", tok));
+}
+
+/* The candidate p proved its address: it joins like a connection, within
+ * the same limits, or is told why not and forgotten (then returns -1). */
+static int udp_admit(udp_peer *p)
 {
     server *s = p->s;
-    char tok[17];
-    udp_token(s, p, tok);
+    char nick[NICK_MAX + 1];
+    const char *why = NULL;
+    char text[96];
+    if ((long)s->nopen >= s->opt.max_clients) {
+        snprintf(text, sizeof text, "server full (max %ld clients)", s->opt.max_clients);
+        why = text;
+        s->st.refused[F_FULL]++;
+    } else if (s->opt.max_per_ip > 0 &&
+               ipcount_get(s->ips, &p->ip) >= (unsigned long)s->opt.max_per_ip) {
+        snprintf(text, sizeof text, "too many connections from your address (max %ld)",
+                 s->opt.max_per_ip);
+        why = text;
+        s->st.refused[F_PER_IP]++;
+    }
+    if (why) {
+        reply(&p->m, dialect_error("%s; try again later", why));
+        logmsg(s, "refuse %s (%s)", p->addr_text, why);
+        udp_forget(p, R_TIMEOUT, "");
+        return -1;
+    }
+    udp_unlink_candidate(p);
+    p->verified = 1;
+    ipcount_add(s->ips, &p->ip);
+    s->nopen++;
+    s->st.accepted++;
+    if (s->nopen > s->st.peak)
+        s->st.peak = s->nopen;
+    size_t wl = strlen(p->want_nick);
+    if (wl && !room_find(s->room, p->want_nick, wl))
+        memcpy(nick, p->want_nick, wl + 1);
+    else
+        room_guest_nick(s->room, nick);
+    room_join(s->room, &p->m, nick);
+    logmsg(s, "connect %s %s", p->addr_text, nick);
+    size_t n = room_count(s->room);
+    reply(&p->m, dialect_notice("welcome to hichat, %s (%zu member%s here); type /help for "
+                                "commands",
+                                nick, n, n == 1 ? "" : "s"));
+    udp_announce(&p->m);
+    return 0;
+}
+
+/* "/join [TOKEN]": the token proves the peer receives at its address.
+ * Returns 0 when p is a member, 1 when it was asked for the token (again),
+ * -1 when it was turned away and forgotten. */
+static int udp_join(udp_peer *p, const char *arg, size_t len)
+{
+    char tok[UDP_TOKEN_LEN + 1];
+    if (p->verified)
+        return 0;
+    udp_token(p->s, p, tok);
     while (len > 0 && *arg == ' ')
         arg++, len--;
     while (len > 0 && arg[len - 1] == ' ')
         len--;
-    if (p->verified)
-        return;
-    if (len == 16 && memcmp(arg, tok, 16) == 0) {
-        size_t n = room_count(s->room);
-        p->verified = 1;
-        reply(&p->m, dialect_notice("welcome to hichat, %s (%zu member%s here); type /help for "
-                                    "commands",
-                                    p->m.nick, n, n == 1 ? "" : "s"));
-        udp_announce(&p->m);
-        return;
-    }
-    reply(&p->m, dialect_notice("udp: to receive the room, send /join %s", tok));
+    if (len == UDP_TOKEN_LEN && CRYPTO_memcmp(arg, tok, UDP_TOKEN_LEN) == 0)
+        return udp_admit(p);
+    udp_ask_token(p);
+    return 1;
 }
 
+static int is_cmd(const char *line, size_t len, const char *name)
+{
+    size_t n = strlen(name);
+    return len >= n && strncasecmp(line, name, n) == 0 && (len == n || line[n] == ' ');
+}
+
+/* The lines of one datagram from p. Returns at once if p was forgotten. */
 static void udp_lines(udp_peer *p, const char *data, size_t len)
 {
     server *s = p->s;
@@ -2129,8 +2230,26 @@ static void udp_lines(udp_peer *p, const char *data, size_t len)
         len -= step;
         if (ll == 0)
             continue; /* an empty line: a keepalive */
-        if (ll >= 5 && strncasecmp(line, "/join", 5) == 0 && (ll == 5 || line[5] == ' ')) {
-            udp_join(p, line + 5, ll - 5);
+        if (is_cmd(line, ll, "/join")) {
+            if (udp_join(p, line + 5, ll - 5) != 0)
+                return; /* asked again, or forgotten */
+            continue;
+        }
+        if (!p->verified && is_cmd(line, ll, "/nick") && ll > 6 && ll - 6 <= NICK_MAX &&
+            !text_nick_invalid(line + 6, ll - 6)) {
+            /* hichat connect asks for its nick first thing: kept for joining. */
+            memcpy(p->want_nick, line + 6, ll - 6);
+            p->want_nick[ll - 6] = '\0';
+            continue;
+        }
+        if (!p->verified) {
+            s->st.udp_dropped++; /* an unproven address says nothing to the room */
+            udp_ask_token(p);
+            return;
+        }
+        if (ll > s->opt.max_line) {
+            reply(&p->m,
+                  dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
             continue;
         }
         if (!bucket_take(s, &p->tokens, &p->refill_ms)) {
@@ -2139,18 +2258,25 @@ static void udp_lines(udp_peer *p, const char *data, size_t len)
         }
         p->lines_in++;
         /* /quit frees p: it must be the last thing done with it. */
-        int quitting = ll >= 5 && strncasecmp(line, "/quit", 5) == 0 && (ll == 5 || line[5] == ' ');
+        int quitting = is_cmd(line, ll, "/quit");
         member_line(s, &p->m, line, ll);
         if (quitting)
             return;
     }
 }
 
+/* The largest datagram taken: a line of --max-line and its CRLF, or a
+ * padded /join. */
+static size_t udp_cap(const server *s)
+{
+    return s->opt.max_line + 2 > UDP_JOIN_MAX ? s->opt.max_line + 2 : UDP_JOIN_MAX;
+}
+
 static void on_udp(loop *l, int fd, void *data, int mask)
 {
     server *s = data;
-    size_t cap = s->opt.max_line + 2;
-    (void)l, (void)mask;
+    size_t cap = udp_cap(s);
+    (void)mask;
 
     for (int i = 0; i < UDP_BATCH; i++) {
         if (!room_open(s)) {
@@ -2171,7 +2297,6 @@ static void on_udp(loop *l, int fd, void *data, int mask)
             return; /* EAGAIN, or an ICMP error for an earlier send: nothing to do */
         }
         udp_peer *p = udp_find(s, (struct sockaddr *)&ss, len);
-        int fresh = !p;
         if (!p && !(p = udp_new(s, (struct sockaddr *)&ss, len)))
             continue;
         p->bytes_in += (uint64_t)n;
@@ -2184,13 +2309,9 @@ static void on_udp(loop *l, int fd, void *data, int mask)
         loop_timer_arm(s->l, &p->idle, (uint64_t)s->opt.udp_timeout * 1000);
         if ((size_t)n > cap) {
             s->st.udp_truncated++;
-            reply(&p->m, dialect_error("datagram too long (max %zu bytes); discarded", cap));
+            reply(&p->m,
+                  dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
             continue;
-        }
-        if (fresh) {
-            char tok[17];
-            udp_token(s, p, tok);
-            reply(&p->m, dialect_notice("udp: to receive the room, send /join %s", tok));
         }
         udp_lines(p, s->dgram, (size_t)n);
     }
@@ -2314,11 +2435,11 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
     s->l = l;
     s->sfd = s->ufd = -1;
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    s->dgram = xmalloc(s->opt.max_line + 2);
-    if (getrandom(&s->udp_secret, sizeof s->udp_secret, 0) != sizeof s->udp_secret)
-        s->udp_secret = now_ms() ^ (uint64_t)getpid()
-                                       << 32; /* no entropy yet: still unguessable enough for a
-                                                 token a forger never sees */
+    s->dgram = xmalloc(udp_cap(s));
+    /* From the OS's pool (blocking until it is seeded, at boot): the key
+     * is what keeps a forger from computing anyone's token. */
+    if (getrandom(s->udp_key, sizeof s->udp_key, 0) != (ssize_t)sizeof s->udp_key)
+        RAND_bytes(s->udp_key, (int)sizeof s->udp_key);
     s->room = room_new();
     s->ips = ipcount_new();
     s->scratch = xmalloc(READ_SIZE + s->opt.max_line + 2);
@@ -2521,6 +2642,12 @@ int server_run(const server_opts *opt)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGUSR1);
+    /* A hang-up (the terminal closed, an ssh session ended) stops the
+     * server as gracefully as SIGTERM; started under nohup, whose ignoring
+     * is inherited, it stays ignored. */
+    struct sigaction hup;
+    if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN)
+        sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, NULL);
 
     loop *l = loop_new();

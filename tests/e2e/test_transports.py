@@ -5,6 +5,7 @@ import os
 import re
 import socket
 import stat
+import struct
 import time
 
 from harness import (HICHAT, Client, HichatConnect, ProcClient, Server, check, run_hichat,
@@ -147,26 +148,134 @@ def test_udp_never_amplifies_toward_an_unproven_address():
     tcp = srv.client()
     tcp.greeting()
     u = Udp(srv.port)
-    u.send(b"hello\n")  # 6 bytes: the token prompt (~56 bytes) does not fit
-    tcp.expect(re.compile(r"^<guest\d+> hello$"))  # yet it may talk
+    u.send(b"hello\n")  # 6 bytes: the token prompt (~72 bytes) does not fit
     u.pump(0.4)
     check(u.received == 0, "nothing sent back for 6 bytes: got %d" % u.received)
     tcp.sendline("a long line to the whole room " + "z" * 200)
     u.pump(0.3)
     check(u.received <= u.sent, "never more than received: %d > %d" % (u.received, u.sent))
-    u.send(b"/join please, here are enough bytes for your answer, thank you\n")
-    m = u.expect(r"^\* udp: to receive the room, send /join ([0-9a-f]{16})$")
+    u.send(b"/join please, here are enough bytes for your answer, thank you, really\n")
+    m = u.expect(r"^\*+ udp: to receive the room, send /join ([0-9a-f]{32})$")
     check(u.received <= u.sent, "the prompt fitted: %d <= %d" % (u.received, u.sent))
-    u.send(b"/join 0000000000000000\n")  # a wrong token proves nothing
+    u.send(b"/join " + b"0" * 32 + b"\n")  # a wrong token proves nothing
     for i in range(20):
         tcp.sendline("room traffic %d %s" % (i, "r" * 100))  # ~2.5 KB toward it
     u.pump(0.4)
     check(u.received <= u.sent, "still never more than received: %d > %d"
           % (u.received, u.sent))
     u.send(b"/join " + m.group(1).encode() + b"\n")
-    u.expect(r"^\* welcome to hichat, guest\d+")
+    u.expect(r"^\*+ welcome to hichat, guest\d+")
     tcp.sendline("now you hear me")
     u.expect(r"^<%s> now you hear me$" % re.escape(tcp.nick))
+
+
+def _udp_join(port, host="127.0.0.1"):
+    """A raw UDP peer that proved its address; returns it and its nick."""
+    u = Udp(port, host)
+    u.send(b"/join " + b" " * 100 + b"\n")
+    m = u.expect(r"^\*+ udp: to receive the room, send /join ([0-9a-f]+)$")
+    u.send(b"/join " + m.group(1).encode() + b"\n")
+    return u
+
+
+def _old_token_secret(token, sockaddr):
+    """Undoes the old /join token (an invertible mix of a 64-bit secret):
+    from one token and the address it was for, the secret."""
+    mask = (1 << 64) - 1
+    inv = pow(0x100000001B3, -1, 1 << 64)
+    h = int(token, 16)
+    for a in reversed(sockaddr):
+        h ^= h >> 31  # x ^ (x >> 31) is undone by applying it again twice
+        h ^= h >> 62
+        h = (h * inv) & mask
+        h ^= a
+    return h ^ 0x9E3779B97F4A7C15
+
+
+def _old_token(secret, sockaddr):
+    mask = (1 << 64) - 1
+    h = secret ^ 0x9E3779B97F4A7C15
+    for a in sockaddr:
+        h ^= a
+        h = (h * 0x100000001B3) & mask
+        h ^= h >> 31
+    return "%016x" % h
+
+
+def _sockaddr_in(port):
+    return struct.pack("<H", socket.AF_INET) + struct.pack(">H", port) + \
+        socket.inet_aton("127.0.0.1") + b"\0" * 8
+
+
+def test_udp_token_for_one_address_says_nothing_of_another():
+    # The old token was a mix of a 64-bit secret that one token undid:
+    # with it a spoofed address could be "proved". Now it is HMAC-SHA256
+    # under a 256-bit key: a token computed that way is refused.
+    srv = Server("--udp")
+    tcp = srv.client()
+    tcp.greeting()
+    a = Udp(srv.port)
+    a.send(b"/join " + b" " * 100 + b"\n")
+    m = a.expect(r"^\*+ udp: to receive the room, send /join ([0-9a-f]+)$")
+    secret = _old_token_secret(m.group(1)[:16], _sockaddr_in(a.sock.getsockname()[1]))
+    b = Udp(srv.port)
+    b.send(b"\n")  # learn b's port; an empty line is a keepalive, unanswered
+    forged = _old_token(secret, _sockaddr_in(b.sock.getsockname()[1]))
+    b.send(b"/join " + forged.encode() + b" " * 100 + b"\n")
+    b.pump(0.5)
+    check(not any("welcome" in l for l in b.lines), "a forged token was taken: %r" % b.lines)
+    check(len(m.group(1)) == 32, "a 128-bit token, got %r" % m.group(1))
+
+
+def test_udp_unproven_address_is_not_a_member_and_says_nothing():
+    srv = Server("--udp")
+    tcp = srv.client()
+    tcp.greeting()
+    u = Udp(srv.port)
+    u.send(b"hello from nowhere " + b"h" * 80 + b"\n")
+    tcp.assert_no_line(re.compile(r"hello from nowhere|joined"), within=0.4)
+    tcp.sendline("/who")
+    tcp.expect(re.compile(r"^\*+ 2 members: %s, server$" % re.escape(tcp.nick)))
+    u.expect(r"^\*+ udp: to receive the room, send /join [0-9a-f]{32}$")
+
+
+def test_udp_peers_count_toward_max_per_ip_and_max_clients():
+    srv = Server("--udp", "--max-per-ip", "3", "--max-clients", "4")
+    peers = [_udp_join(srv.port) for _ in range(3)]
+    for p in peers:
+        p.expect(r"^\*+ welcome to hichat, guest\d+")
+    fourth = _udp_join(srv.port)  # a fourth source port of the same address
+    fourth.expect(r"^! too many connections from your address \(max 3\); try again later$")
+    c = srv.client()  # a TCP connection from the same address is refused too
+    c.expect(re.compile(r"^! too many connections from your address \(max 3\)"))
+    # Datagrams from unproven ports fill nothing: another address gets in.
+    junk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for _ in range(300):
+        junk.sendto(b"", ("127.0.0.1", srv.port))
+        j2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        j2.sendto(b"x\n", ("127.0.0.1", srv.port))
+        j2.close()
+    d = socket.socket()  # from another address: the room has a seat for it
+    d.bind(("127.0.0.2", 0))
+    d.settimeout(5)
+    d.connect(("127.0.0.1", srv.port))
+    check(re.match(rb"^\*+ welcome to hichat", d.recv(200)), "another address gets in")
+    d.close()
+
+
+def test_udp_line_length_is_max_line_exactly():
+    srv = Server("--udp", "--max-line", "200")
+    tcp = srv.client()
+    tcp.greeting()
+    u = _udp_join(srv.port)
+    u.expect(r"^\*+ welcome to hichat, guest\d+")
+    u.send(b"y" * 200)  # exactly --max-line, no LF: a line
+    tcp.expect(re.compile(r"^<guest\d+> y{200}$"))
+    u.send(b"x" * 201)  # one byte more: refused, like a stream's line
+    u.expect(r"^! line too long \(max 200 bytes\); discarded$")
+    u.send(b"z" * 199 + b"\r\n")
+    tcp.expect(re.compile(r"^<guest\d+> z{199}$"))
+    tcp.assert_no_line(re.compile(r"xxxx"), within=0.3)
 
 
 def test_udp_with_real_nc_truncation_and_forgetting_silent_peers():
@@ -175,15 +284,15 @@ def test_udp_with_real_nc_truncation_and_forgetting_silent_peers():
     tcp.greeting()
     nc = ProcClient(["nc", "-u", "127.0.0.1", str(srv.port)], name="nc-u")
     nc.sendline("/join " + "please " * 10)
-    m = nc.expect_match(re.compile(r"^\* udp: to receive the room, send /join ([0-9a-f]{16})$"))
+    m = nc.expect_match(re.compile(r"^\*+ udp: to receive the room, send /join ([0-9a-f]{32})$"))
     nc.sendline("/join " + m.group(1))
-    nc.expect(re.compile(r"^\* welcome to hichat, guest\d+"))
+    nc.expect(re.compile(r"^\*+ welcome to hichat, guest\d+"))
     tcp.sendline("hello nc -u")
     nc.expect("<%s> hello nc -u" % tcp.nick)
     # A datagram longer than the cap is detected (MSG_TRUNC) and refused.
     u = Udp(srv.port)
-    u.send(b"x" * 1000 + b"\n")
-    u.expect(r"^! datagram too long \(max 202 bytes\); discarded$")
+    u.send(b"x" * 2000 + b"\n")
+    u.expect(r"^! line too long \(max 200 bytes\); discarded$")
     tcp.assert_no_line(re.compile(r"xxxx"), within=0.3)
     # Silent peers are forgotten after --udp-timeout.
     tcp.expect(re.compile(r"^\* guest\d+ left \(no datagram in time\)$"), timeout=4)
