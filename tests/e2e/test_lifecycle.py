@@ -2,12 +2,13 @@
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
 
 from harness import (HICHAT, Client, HichatConnect, Server, SkipTest, check, free_port,
-                     joined_clients, run_hichat)
+                     joined_clients, run_hichat, tmpdir)
 
 
 def test_restart_on_same_port_right_after_sigterm_binds():
@@ -32,6 +33,31 @@ def test_restart_on_same_port_right_after_sigterm_binds():
     d.greeting()
     c.sendline("after restart")
     d.expect("<%s> after restart" % c.nick)
+
+
+def test_sighup_is_as_graceful_as_sigterm_and_removes_the_unix_socket():
+    # A closed terminal or ssh session: members are told, the socket file
+    # goes, exit 0 (it used to die at once with status 129).
+    path = os.path.join(tmpdir(), "hup.sock")
+    srv = Server("--unix", path)
+    a, b = joined_clients(srv, 2)
+    srv.send_signal(signal.SIGHUP)
+    for m in (a, b):
+        m.expect(re.compile(r"^\*+ server shutting down$"), 2)
+        m.expect_eof(3)
+    rc = srv.wait(4)
+    check(rc == 0, "exit status %s after SIGHUP, expected 0" % rc)
+    check(not os.path.exists(path), "the Unix socket file was left behind")
+
+
+def test_sighup_under_nohup_stays_ignored():
+    srv = Server(wrap=["nohup"])
+    a, b = joined_clients(srv, 2)
+    srv.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+    check(srv.alive(), "a server started under nohup died of SIGHUP")
+    a.sendline("still here")
+    b.expect("<%s> still here" % a.nick)
 
 
 def test_sigterm_notifies_members_closes_connections_exits_0_within_3s():
