@@ -95,23 +95,23 @@ void test_text(void)
         {"a/b", "letters, digits"},
         {"bad\x1b", "letters, digits"},
         /* spaces, visible or not */
-        {"x\xC2\xA0", "spaces"},      /* U+00A0 no-break space */
-        {"x\xE2\x80\x80y", "spaces"}, /* U+2000 en quad */
-        {"x\xE2\x80\x85y", "spaces"}, /* U+2005 */
-        {"x\xE2\x80\x8Ay", "spaces"}, /* U+200A hair space */
-        {"x\xE2\x80\xAFy", "spaces"}, /* U+202F narrow no-break space */
-        {"x\xE2\x81\x9Fy", "spaces"}, /* U+205F medium mathematical space */
-        {"x\xE1\x9A\x80y", "spaces"}, /* U+1680 ogham space mark */
-        {"x\xE3\x80\x80", "spaces"},  /* U+3000 ideographic space */
-        {"x\xE2\x80\xA8", "spaces"},  /* U+2028 line separator */
-        {"x\xE2\x80\xA9", "spaces"},  /* U+2029 paragraph separator */
+        {"x\xC2\xA0", "spaces or blank"},      /* U+00A0 no-break space */
+        {"x\xE2\x80\x80y", "spaces or blank"}, /* U+2000 en quad */
+        {"x\xE2\x80\x85y", "spaces or blank"}, /* U+2005 */
+        {"x\xE2\x80\x8Ay", "spaces or blank"}, /* U+200A hair space */
+        {"x\xE2\x80\xAFy", "spaces or blank"}, /* U+202F narrow no-break space */
+        {"x\xE2\x81\x9Fy", "spaces or blank"}, /* U+205F medium mathematical space */
+        {"x\xE1\x9A\x80y", "spaces or blank"}, /* U+1680 ogham space mark */
+        {"x\xE3\x80\x80", "spaces or blank"},  /* U+3000 ideographic space */
+        {"x\xE2\x80\xA8", "spaces or blank"},  /* U+2028 line separator */
+        {"x\xE2\x80\xA9", "spaces or blank"},  /* U+2029 paragraph separator */
         /* blanks that Unicode calls letters or symbols */
-        {"\xE3\x85\xA4", "blank"},  /* U+3164 Hangul filler */
-        {"x\xE3\x85\xA4", "blank"}, /* ... after a letter */
-        {"\xE1\x85\x9F", "blank"},  /* U+115F */
-        {"\xE1\x85\xA0", "blank"},  /* U+1160 */
-        {"\xEF\xBE\xA0", "blank"},  /* U+FFA0 halfwidth Hangul filler */
-        {"\xE2\xA0\x80", "blank"},  /* U+2800 braille blank */
+        {"\xE3\x85\xA4", "blank characters"},  /* U+3164 Hangul filler */
+        {"x\xE3\x85\xA4", "blank characters"}, /* ... after a letter */
+        {"\xE1\x85\x9F", "blank characters"},  /* U+115F */
+        {"\xE1\x85\xA0", "blank characters"},  /* U+1160 */
+        {"\xEF\xBE\xA0", "blank characters"},  /* U+FFA0 halfwidth Hangul filler */
+        {"\xE2\xA0\x80", "blank characters"},  /* U+2800 braille blank */
         /* controls, format and bidi characters */
         {"x\xC2\x85", "format"},     /* U+0085 NEL (C1) */
         {"x\xC2\xAD", "format"},     /* U+00AD soft hyphen */
