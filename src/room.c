@@ -11,39 +11,29 @@
 struct room {
     member **members;
     size_t n, cap;
-    member **buckets; /* chained hash on the ASCII-lowered nick */
+    member **buckets; /* chained hash on the nick's key */
     size_t nbuckets;  /* power of two */
     unsigned long next_guest;
     unsigned long long next_seq;
 };
 
-static uint32_t nick_hash(const char *s, size_t len)
+static uint32_t key_hash(const char *key, size_t len)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c - 'A' + 'a');
-        h = (h ^ c) * 16777619u;
-    }
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)key[i]) * 16777619u;
     return h;
 }
 
-static int nick_eq(const char *a, const char *b, size_t blen)
+/* Sets m's key from its nick. A valid nick always has one; should the
+ * caller break that contract, the nick itself stands in, so the member can
+ * still be found and removed. */
+static void set_key(member *m)
 {
-    size_t alen = strlen(a);
-    if (alen != blen)
-        return 0;
-    for (size_t i = 0; i < alen; i++) {
-        unsigned char ca = (unsigned char)a[i], cb = (unsigned char)b[i];
-        if (ca >= 'A' && ca <= 'Z')
-            ca = (unsigned char)(ca - 'A' + 'a');
-        if (cb >= 'A' && cb <= 'Z')
-            cb = (unsigned char)(cb - 'A' + 'a');
-        if (ca != cb)
-            return 0;
-    }
-    return 1;
+    int n = text_nick_key(m->nick, strlen(m->nick), m->key, sizeof m->key);
+    if (n < 0)
+        n = snprintf(m->key, sizeof m->key, "%s", m->nick);
+    m->keylen = (size_t)n;
 }
 
 room *room_new(void)
@@ -66,14 +56,14 @@ void room_free(room *r)
 
 static void hash_insert(room *r, member *m)
 {
-    uint32_t h = nick_hash(m->nick, strlen(m->nick)) & (uint32_t)(r->nbuckets - 1);
+    uint32_t h = key_hash(m->key, m->keylen) & (uint32_t)(r->nbuckets - 1);
     m->hnext = r->buckets[h];
     r->buckets[h] = m;
 }
 
 static void hash_remove(room *r, member *m)
 {
-    uint32_t h = nick_hash(m->nick, strlen(m->nick)) & (uint32_t)(r->nbuckets - 1);
+    uint32_t h = key_hash(m->key, m->keylen) & (uint32_t)(r->nbuckets - 1);
     for (member **pp = &r->buckets[h]; *pp; pp = &(*pp)->hnext) {
         if (*pp == m) {
             *pp = m->hnext;
@@ -94,6 +84,7 @@ static void hash_grow(room *r)
 void room_join(room *r, member *m, const char *nick)
 {
     snprintf(m->nick, sizeof m->nick, "%s", nick);
+    set_key(m);
     m->seq = ++r->next_seq;
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 16;
@@ -118,9 +109,13 @@ void room_leave(room *r, member *m)
 
 member *room_find(const room *r, const char *nick, size_t len)
 {
-    uint32_t h = nick_hash(nick, len) & (uint32_t)(r->nbuckets - 1);
+    char key[NICK_KEY_MAX + 1];
+    int n = text_nick_key(nick, len, key, sizeof key);
+    if (n < 0)
+        return NULL;
+    uint32_t h = key_hash(key, (size_t)n) & (uint32_t)(r->nbuckets - 1);
     for (member *m = r->buckets[h]; m; m = m->hnext)
-        if (nick_eq(m->nick, nick, len))
+        if (m->keylen == (size_t)n && memcmp(m->key, key, (size_t)n) == 0)
             return m;
     return NULL;
 }
@@ -129,6 +124,7 @@ void room_rename(room *r, member *m, const char *nick)
 {
     hash_remove(r, m);
     snprintf(m->nick, sizeof m->nick, "%s", nick);
+    set_key(m);
     hash_insert(r, m);
 }
 

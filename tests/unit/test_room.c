@@ -1,6 +1,6 @@
-/* room: nicks are unique ignoring ASCII case, lookups survive renames and
- * removals at any position, and a broadcast reaches everyone but the sender
- * with one shared chunk. */
+/* room: nicks are unique by their comparison key (case, width, look-alike
+ * letters), lookups survive renames and removals at any position, and a
+ * broadcast reaches everyone but the sender with one shared chunk. */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,8 +20,56 @@ static void fake_deliver(member *m, chunk *c)
     f->last = c;
 }
 
+/* Look-alikes of a member's nick find that member; guest nicks skip any
+ * nick that looks like one in use. */
+static void test_room_keys(void)
+{
+    static const struct {
+        const char *nick; /* looked up with server and Alice in the room */
+        int who;          /* 0: server, 1: Alice, -1: nobody */
+    } finds[] = {
+        {"server", 0},
+        {"SERVER", 0},
+        {"\xEF\xBC\xB3\xEF\xBC\xA5\xEF\xBC\xB2\xEF\xBC\xB6\xEF\xBC\xA5\xEF\xBC\xB2",
+         0},                                /* ＳＥＲＶＥＲ */
+        {"\xD1\x95\xD0\xB5rv\xD0\xB5r", 0}, /* Cyrillic ѕ and е */
+        {"alice", 1},
+        {"ALICE", 1},
+        {"\xD0\x90lice", 1}, /* Cyrillic А */
+        {"servers", -1},
+        {"alic", -1},
+        {"\xFF", -1},                              /* no key: not UTF-8 */
+        {"abcdefghijklmnopqrstuvwxyz0123456", -1}, /* no key: too long */
+    };
+    fake f[3] = {
+        {.m.deliver = fake_deliver}, {.m.deliver = fake_deliver}, {.m.deliver = fake_deliver}};
+    room *r = room_new();
+    char nick[NICK_MAX + 1];
+
+    room_join(r, &f[0].m, "server");
+    room_join(r, &f[1].m, "Alice");
+    for (size_t i = 0; i < sizeof finds / sizeof finds[0]; i++) {
+        member *want = finds[i].who < 0 ? NULL : &f[finds[i].who].m;
+        CHECKF(room_find(r, finds[i].nick, strlen(finds[i].nick)) == want, "finds #%zu", i);
+    }
+    /* Renaming to a look-alike of one's own nick keeps one key. */
+    room_rename(r, &f[1].m, "\xEF\xBC\xA1lice"); /* Ａlice */
+    CHECK(room_find(r, "alice", 5) == &f[1].m);
+    CHECK(room_count(r) == 2);
+
+    /* guest1 and guestl are one key: with guestl here, guest1 is not free. */
+    room_join(r, &f[2].m, "guestl");
+    room_guest_nick(r, nick);
+    CHECK(strcmp(nick, "guest2") == 0);
+    room_leave(r, &f[2].m);
+    CHECK(room_find(r, "guest1", 6) == NULL);
+    room_free(r);
+}
+
 void test_room(void)
 {
+    test_room_keys();
+
     enum { N = 300 };
     static fake f[N];
     room *r = room_new();
