@@ -9,7 +9,8 @@
 #include "util.h"
 
 struct room {
-    member **members;
+    member **members; /* in no order: swap-removal keeps it dense */
+    member **sorted;  /* the same members in /who order (nick_order) */
     size_t n, cap;
     member **buckets; /* chained hash on the nick's key */
     size_t nbuckets;  /* power of two */
@@ -36,6 +37,52 @@ static void set_key(member *m)
     m->keylen = (size_t)n;
 }
 
+/* The order /who lists members in: by nick ignoring ASCII case, then by
+ * byte, so that it is total over distinct nicks. */
+static int nick_order(const char *a, const char *b)
+{
+    int c = ascii_casecmp(a, b);
+    return c ? c : strcmp(a, b);
+}
+
+/* The first index in sorted[0..len) whose nick does not sort before nick,
+ * or with after set, the first whose nick sorts after it. */
+static size_t sorted_bound(const room *r, size_t len, const char *nick, int after)
+{
+    size_t lo = 0, hi = len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = nick_order(r->sorted[mid]->nick, nick);
+        if (c < 0 || (after && c == 0))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Puts m into sorted[0..len), which has room for one more. A memmove of
+ * pointers: 800 KB at 100k members, cheaper than a tree's per-node
+ * allocations for the joins and leaves a room sees. */
+static void sorted_insert(room *r, size_t len, member *m)
+{
+    size_t i = sorted_bound(r, len, m->nick, 0);
+    memmove(r->sorted + i + 1, r->sorted + i, (len - i) * sizeof *r->sorted);
+    r->sorted[i] = m;
+}
+
+/* Takes m out of sorted[0..len). */
+static void sorted_remove(room *r, size_t len, member *m)
+{
+    size_t i = sorted_bound(r, len, m->nick, 0);
+    /* Nicks are unique, so m is at i; should a caller have broken that,
+     * m is among the equal nicks that follow. */
+    while (i < len && r->sorted[i] != m)
+        i++;
+    if (i < len)
+        memmove(r->sorted + i, r->sorted + i + 1, (len - i - 1) * sizeof *r->sorted);
+}
+
 room *room_new(void)
 {
     room *r = xcalloc(1, sizeof *r);
@@ -50,6 +97,7 @@ void room_free(room *r)
     if (!r)
         return;
     free(r->members);
+    free(r->sorted);
     free(r->buckets);
     free(r);
 }
@@ -89,7 +137,9 @@ void room_join(room *r, member *m, const char *nick)
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 16;
         r->members = xrealloc(r->members, r->cap * sizeof *r->members);
+        r->sorted = xrealloc(r->sorted, r->cap * sizeof *r->sorted);
     }
+    sorted_insert(r, r->n, m);
     m->slot = r->n;
     r->members[r->n++] = m;
     if (r->n > r->nbuckets)
@@ -101,6 +151,7 @@ void room_join(room *r, member *m, const char *nick)
 void room_leave(room *r, member *m)
 {
     hash_remove(r, m);
+    sorted_remove(r, r->n, m);
     /* Swap-remove keeps the array dense for broadcasting. */
     member *last = r->members[--r->n];
     r->members[m->slot] = last;
@@ -123,8 +174,10 @@ member *room_find(const room *r, const char *nick, size_t len)
 void room_rename(room *r, member *m, const char *nick)
 {
     hash_remove(r, m);
+    sorted_remove(r, r->n, m);
     snprintf(m->nick, sizeof m->nick, "%s", nick);
     set_key(m);
+    sorted_insert(r, r->n - 1, m);
     hash_insert(r, m);
 }
 
@@ -135,6 +188,14 @@ void room_guest_nick(room *r, char *out)
         if (!room_find(r, out, (size_t)n))
             return;
     }
+}
+
+size_t room_page(const room *r, const char *after, member **out, size_t max)
+{
+    size_t i = after && *after ? sorted_bound(r, r->n, after, 1) : 0, k = 0;
+    while (k < max && i < r->n)
+        out[k++] = r->sorted[i++];
+    return k;
 }
 
 size_t room_count(const room *r)

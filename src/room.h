@@ -47,6 +47,16 @@ void room_rename(room *r, member *m, const char *nick);
  * so no member's nick looks like it either. */
 void room_guest_nick(room *r, char *out);
 
+/* Pages through the members in /who order - by nick under ascii_casecmp,
+ * then strcmp - for listing a crowd a page at a time. Writes to out up to
+ * max members whose nicks sort strictly after `after` (NULL or "" for from
+ * the first), in that order, and returns how many; fewer than max means the
+ * list is done. `after` is only a position in the order, so a page after a
+ * nick that has since left or been renamed still starts at the right place.
+ * The pointers are the members' owners'; use them before anyone leaves.
+ * O(log n + max). */
+size_t room_page(const room *r, const char *after, member **out, size_t max);
+
 size_t room_count(const room *r);
 member *room_member(const room *r, size_t i);
 
