@@ -31,7 +31,11 @@ CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 CURSES_LIBS   := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 # TLS (src/tls.c) is OpenSSL's libssl.
 SSL_LIBS      := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
-LIBS          := $(CURSES_LIBS) $(SSL_LIBS)
+# The nick rule (src/text.c) uses ICU's character properties, NFKC case
+# folding and its confusables data (the UTS #39 skeleton).
+ICU_CFLAGS    := $(shell pkg-config --cflags icu-uc icu-i18n 2>/dev/null)
+ICU_LIBS      := $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null || echo -licui18n -licuuc -licudata)
+LIBS          := $(CURSES_LIBS) $(SSL_LIBS) $(ICU_LIBS)
 
 SRC      := $(wildcard src/*.c)
 OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
@@ -52,6 +56,7 @@ $(BUILD)/unit/%.o: tests/unit/%.c | $(BUILD)/unit
 	$(CC) $(CFLAGS) -Isrc -Ibench -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/tui.o $(FUZZ_DIR)/obj/tui.o $(REPLAY_DIR)/obj/tui.o: CFLAGS += $(CURSES_CFLAGS)
+$(BUILD)/obj/text.o: CFLAGS += $(ICU_CFLAGS)
 
 $(BIN): $(OBJ)
 	$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
@@ -125,7 +130,7 @@ FUZZ_NAMES    := frame text server
 FUZZ_DIR      := build/fuzz
 REPLAY_DIR    := build/fuzz-replay
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS   := $(CFLAGS_BASE) -O1 -fno-omit-frame-pointer $(FUZZ_SAN)
+FUZZ_CFLAGS   := $(CFLAGS_BASE) -O1 -fno-omit-frame-pointer $(FUZZ_SAN) $(ICU_CFLAGS)
 # clang's -Wformat=2 also flags vsnprintf(fmt) in a helper that lacks a
 # format attribute (src/dialect_text.c vline); gcc does not.
 FUZZ_CLANG_WARN := -Wno-format-nonliteral

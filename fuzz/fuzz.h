@@ -1,6 +1,7 @@
 /* fuzz.h - what the fuzz harnesses share: the libFuzzer entry point, a check
- * that aborts (so libFuzzer and the replay driver both see a crash), and a
- * reference UTF-8 decoder written from the definition, not from text.c. */
+ * that aborts (so libFuzzer and the replay driver both see a crash), and
+ * references (UTF-8 decoding, the nick rule) written from the definitions,
+ * not from text.c. */
 #ifndef HICHAT_FUZZ_H
 #define HICHAT_FUZZ_H
 
@@ -8,6 +9,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/uspoof.h>
+#include <unicode/ustring.h>
+
+#include "text.h"
 
 /* Runs one input; always returns 0. Each harness defines it. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -79,11 +88,25 @@ static inline int ref_forbidden_cp(uint32_t cp)
 }
 
 /* protocol.md "Nicks": 1-32 bytes of UTF-8; ASCII letters, digits and
- * - _ . [ ] { } | ^; from U+00A1 up anything but U+200B-U+200F,
- * U+2028-U+202E, U+2060-U+206F, U+FEFF, U+00AD and U+3000. */
-static inline int ref_nick_ok(const unsigned char *s, size_t len)
+ * - _ . [ ] { } | ^; from U+0080 up nothing of the categories Z*, Cc, Cf,
+ * Co, Cn, Cs, nor U+115F, U+1160, U+3164, U+FFA0, U+2800; the first
+ * character of category L, N, S or P; and a key - the skeleton of the
+ * NFKC case fold - of at most NICK_KEY_MAX bytes with no ASCII a nick may not
+ * have. Computed here from code points (UTF-32), not text.c's way. The key
+ * goes to key (NICK_KEY_MAX + 1 bytes, or NULL) when the nick is valid. */
+static inline int ref_nick_ascii(uint32_t cp)
 {
     static const char ascii_punct[] = "-_.[]{}|^";
+    int ok = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
+    for (const char *p = ascii_punct; *p && !ok; p++)
+        ok = cp == (unsigned char)*p;
+    return ok;
+}
+
+static inline int ref_nick_ok(const unsigned char *s, size_t len, char *key)
+{
+    UChar32 cps[32];
+    int32_t ncp = 0;
     if (len < 1 || len > 32)
         return 0;
     for (size_t i = 0; i < len;) {
@@ -93,18 +116,52 @@ static inline int ref_nick_ok(const unsigned char *s, size_t len)
             return 0;
         i += (size_t)n;
         if (cp < 0x80) {
-            int ok =
-                (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
-            for (const char *p = ascii_punct; *p && !ok; p++)
-                ok = cp == (unsigned char)*p;
-            if (!ok)
+            if (!ref_nick_ascii(cp))
                 return 0;
-            continue;
+        } else {
+            switch (u_charType((UChar32)cp)) {
+            case U_SPACE_SEPARATOR: case U_LINE_SEPARATOR: case U_PARAGRAPH_SEPARATOR:
+            case U_CONTROL_CHAR: case U_FORMAT_CHAR: case U_PRIVATE_USE_CHAR:
+            case U_UNASSIGNED: case U_SURROGATE:
+                return 0;
+            default:
+                break;
+            }
+            if (cp == 0x115F || cp == 0x1160 || cp == 0x3164 || cp == 0xFFA0 || cp == 0x2800)
+                return 0;
         }
-        if (cp < 0xA1 || cp == 0xAD || cp == 0x3000 || cp == 0xFEFF ||
-            (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
-            (cp >= 0x2060 && cp <= 0x206F))
+        if (ncp == 0) {
+            switch (u_charType((UChar32)cp)) {
+            case U_NON_SPACING_MARK: case U_ENCLOSING_MARK: case U_COMBINING_SPACING_MARK:
+                return 0;
+            default:
+                break;
+            }
+        }
+        cps[ncp++] = (UChar32)cp;
+    }
+    UErrorCode e = U_ZERO_ERROR;
+    UChar u[64], fold[1024], skel[1024];
+    int32_t n;
+    u_strFromUTF32(u, 64, &n, cps, ncp, &e);
+    const UNormalizer2 *cf = unorm2_getNFKCCasefoldInstance(&e);
+    n = unorm2_normalize(cf, u, n, fold, 1024, &e);
+    USpoofChecker *sc = uspoof_open(&e);
+    n = uspoof_getSkeleton(sc, 0, fold, n, skel, 1024, &e);
+    uspoof_close(sc);
+    char k[4096];
+    int32_t kn;
+    u_strToUTF8(k, sizeof k, &kn, skel, n, &e);
+    if (U_FAILURE(e))
+        abort(); /* the buffers are ample: ICU itself broke */
+    if (kn == 0 || kn > NICK_KEY_MAX)
+        return 0;
+    for (int32_t i = 0; i < kn; i++)
+        if ((unsigned char)k[i] < 0x80 && !ref_nick_ascii((unsigned char)k[i]))
             return 0;
+    if (key) {
+        memcpy(key, k, (size_t)kn);
+        key[kn] = '\0';
     }
     return 1;
 }

@@ -192,7 +192,7 @@ static void check_message(state *st, const char *line, size_t len)
     FUZZ_CHECKF(gt && gt + 1 < line + len && gt[1] == ' ', "not \"<nick> text\": \"%.*s\"",
                 (int)len, line);
     size_t nl = (size_t)(gt - line) - 1;
-    FUZZ_CHECKF(ref_nick_ok((const unsigned char *)line + 1, nl), "invalid nick in \"%.*s\"",
+    FUZZ_CHECKF(ref_nick_ok((const unsigned char *)line + 1, nl, NULL), "invalid nick in \"%.*s\"",
                 (int)len, line);
     const unsigned char *u = (const unsigned char *)gt + 2;
     size_t n = len - nl - 3, raw = 0;

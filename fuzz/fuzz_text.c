@@ -12,8 +12,9 @@
  *                    C0 controls but TAB, DEL, C1 or bidi controls; it equals
  *                    the protocol.md table applied by ref_clean; cleaning it
  *                    again changes nothing;
- *   text_nick_invalid accepts exactly what ref_nick_ok accepts, and a valid
- *                    nick is unchanged by cleaning;
+ *   text_nick_invalid accepts exactly what ref_nick_ok accepts, a valid
+ *                    nick's text_nick_key is ref_nick_ok's key, and a
+ *                    valid nick is unchanged by cleaning;
  *   text_width       is 0, 1 or 2;
  *   line_parse       (the client's reading of server lines, src/roster.h)
  *                    of each piece, copied to a buffer of exactly its size:
@@ -134,14 +135,18 @@ static void check_clean(const unsigned char *s, size_t len)
 
 static void check_nick(const unsigned char *s, size_t len)
 {
+    char ref_key[NICK_KEY_MAX + 1], key[NICK_KEY_MAX + 1];
     const char *why = text_nick_invalid((const char *)s, len);
-    int ok = ref_nick_ok(s, len);
+    int ok = ref_nick_ok(s, len, ref_key);
     FUZZ_CHECKF((why == NULL) == ok, "text_nick_invalid says %s for %zu bytes; protocol.md: %s",
                 why ? why : "valid", len, ok ? "valid" : "invalid");
     if (why) {
         FUZZ_CHECK(why[0] != '\0');
         return;
     }
+    /* A valid nick's key fits the room's buffer and is protocol.md's. */
+    int kn = text_nick_key((const char *)s, len, key, sizeof key);
+    FUZZ_CHECK(kn > 0 && strcmp(key, ref_key) == 0);
     /* A nick is shown raw in "<nick> text": it must already be clean. */
     char out[TEXT_CLEAN_MAX(NICK_MAX)];
     size_t n = text_clean((const char *)s, len, out);
