@@ -153,7 +153,7 @@ static const char usage_hello[] =
     "       hichat hello --unix PATH [options]\n"
     "\n"
     "The course's hello/hi as a probe: connects, says /hello, waits for the\n"
-    "server's \"* hi\", prints the round-trip time and leaves (nobody in the room\n"
+    "server's \"*** hi\", prints the round-trip time and leaves (nobody in the room\n"
     "is told). Exit status 0 when it answered; 1 when it did not, naming the\n"
     "errno (ECONNREFUSED, ETIMEDOUT, ...); 2 on a usage error. For scripts:\n"
     "  hichat hello localhost && echo up\n"

@@ -126,8 +126,8 @@ def test_udp_room_two_hichat_clients_and_a_tcp_member():
     tcp.greeting()
     a = HichatConnect(srv.port, nick="ua", extra=("--udp",))
     b = HichatConnect(srv.port, nick="ub", extra=("--udp",))
-    a.expect(re.compile(r"^\* welcome to hichat, ua \(\d members here\)"))
-    b.expect(re.compile(r"^\* welcome to hichat, ub \(\d members here\)"))
+    a.expect(re.compile(r"^\*\*\* welcome to hichat, ua \(\d members here\)"))
+    b.expect(re.compile(r"^\*\*\* welcome to hichat, ub \(\d members here\)"))
     a.sendline("datagram from ua")
     b.expect("<ua> datagram from ua")
     tcp.expect("<ua> datagram from ua")
@@ -135,10 +135,10 @@ def test_udp_room_two_hichat_clients_and_a_tcp_member():
     a.expect("<%s> stream to datagrams" % tcp.nick)
     b.expect("<%s> stream to datagrams" % tcp.nick)
     b.sendline("/who")
-    b.expect(re.compile(r"^\* 4 members: %s, server, ua, ub$" % tcp.nick))
-    a.close_stdin()  # EOF: /quit, "* bye", exit 0
+    b.expect(re.compile(r"^\*\*\* 4 members: %s, server, ua, ub$" % tcp.nick))
+    a.close_stdin()  # EOF: /quit, "*** bye", exit 0
     check(a.wait(5) == 0, "udp client exits 0 after /quit")
-    tcp.expect("* ua left (quit)")
+    tcp.expect("*** ua left (quit)")
     srv.wait_log(r"^disconnect udp:127\.0\.0\.1:\d+ ua \(quit\)$")
 
 
@@ -155,7 +155,7 @@ def test_udp_never_amplifies_toward_an_unproven_address():
     u.pump(0.3)
     check(u.received <= u.sent, "never more than received: %d > %d" % (u.received, u.sent))
     u.send(b"/join please, here are enough bytes for your answer, thank you\n")
-    m = u.expect(r"^\* udp: to receive the room, send /join ([0-9a-f]{16})$")
+    m = u.expect(r"^\*\*\* udp: to receive the room, send /join ([0-9a-f]{16})$")
     check(u.received <= u.sent, "the prompt fitted: %d <= %d" % (u.received, u.sent))
     u.send(b"/join 0000000000000000\n")  # a wrong token proves nothing
     for i in range(20):
@@ -164,7 +164,7 @@ def test_udp_never_amplifies_toward_an_unproven_address():
     check(u.received <= u.sent, "still never more than received: %d > %d"
           % (u.received, u.sent))
     u.send(b"/join " + m.group(1).encode() + b"\n")
-    u.expect(r"^\* welcome to hichat, guest\d+")
+    u.expect(r"^\*\*\* welcome to hichat, guest\d+")
     tcp.sendline("now you hear me")
     u.expect(r"^<%s> now you hear me$" % re.escape(tcp.nick))
 
@@ -175,9 +175,9 @@ def test_udp_with_real_nc_truncation_and_forgetting_silent_peers():
     tcp.greeting()
     nc = ProcClient(["nc", "-u", "127.0.0.1", str(srv.port)], name="nc-u")
     nc.sendline("/join " + "please " * 10)
-    m = nc.expect_match(re.compile(r"^\* udp: to receive the room, send /join ([0-9a-f]{16})$"))
+    m = nc.expect_match(re.compile(r"^\*\*\* udp: to receive the room, send /join ([0-9a-f]{16})$"))
     nc.sendline("/join " + m.group(1))
-    nc.expect(re.compile(r"^\* welcome to hichat, guest\d+"))
+    nc.expect(re.compile(r"^\*\*\* welcome to hichat, guest\d+"))
     tcp.sendline("hello nc -u")
     nc.expect("<%s> hello nc -u" % tcp.nick)
     # A datagram longer than the cap is detected (MSG_TRUNC) and refused.
@@ -186,7 +186,7 @@ def test_udp_with_real_nc_truncation_and_forgetting_silent_peers():
     u.expect(r"^! datagram too long \(max 202 bytes\); discarded$")
     tcp.assert_no_line(re.compile(r"xxxx"), within=0.3)
     # Silent peers are forgotten after --udp-timeout.
-    tcp.expect(re.compile(r"^\* guest\d+ left \(no datagram in time\)$"), timeout=4)
+    tcp.expect(re.compile(r"^\*\*\* guest\d+ left \(no datagram in time\)$"), timeout=4)
     srv.wait_log(r"^disconnect udp:127\.0\.0\.1:\d+ guest\d+ \(no datagram in time\)$")
 
 
