@@ -125,7 +125,11 @@ typedef struct {
     int udp_leaving;         /* sent /quit: ending */
     loop_timer udp_timer;    /* join retries, then keepalives, then the end */
     char nick[NICK_MAX + 1]; /* what the server last said we are */
-    int bye;                 /* the server said "*** bye" */
+    int bye;                 /* the server said "*** bye": we asked to leave */
+    int shutdown;            /* the server said "*** server shutting down" */
+    int last_was_error;      /* the last line received was a "! ..." line */
+    /* Why the server disconnected us, if it did and no connection came after. */
+    char dropped[TEXT_CLEAN_MAX(LAST_ERROR_RAW) + 64];
     int leaving;             /* the user asked to leave */
     unsigned retries;        /* dial attempts since the last welcome */
     loop_timer retry;
@@ -240,13 +244,18 @@ static void set_nick(client *c, const char *nick, size_t len)
 }
 
 /* Keeps what the server says we are, to ask for it again on reconnecting
- * (the greeting, "you are", renames of us). Only notices are read: no member
- * can make a line that starts like one (wording.h). */
+ * (the greeting, "you are", renames of us), and whether it is about to close
+ * for a reason of its own saying. Only notices are read: no member can make
+ * a line that starts like one (wording.h). */
 static void track_notice(client *c, const char *line, size_t len)
 {
     line_info li;
     if (notice_is(line, len, W_BYE)) {
         c->bye = 1;
+        return;
+    }
+    if (notice_is(line, len, W_SHUTDOWN)) {
+        c->shutdown = 1;
         return;
     }
     line_parse(line, len, &li);
@@ -371,6 +380,7 @@ static void show(client *c, const char *line, size_t len)
         return;
     c->lines_in++;
     c->lines_conn++;
+    c->last_was_error = len >= sizeof W_ERROR - 1 && memcmp(line, W_ERROR, sizeof W_ERROR - 1) == 0;
     if (!c->welcomed && c->lines_conn == 1 && notice_starts(line, len, W_PASSWORD)) {
         loop_timer_cancel(c->l, &c->hold); /* a hichat room: its greeting will come */
         send_password(c);
@@ -385,11 +395,12 @@ static void show(client *c, const char *line, size_t len)
     if (!c->welcomed && notice_starts(line, len, W_WELCOME)) {
         c->welcomed = 1;
         c->retries = 0;
+        c->dropped[0] = '\0'; /* back in: that loss is over */
         if (c->udp && !c->udp_joined) {
             c->udp_joined = 1;
             loop_timer_arm(c->l, &c->udp_timer, UDP_KEEPALIVE_MS);
         }
-    } else if (len >= sizeof W_ERROR - 1 && memcmp(line, W_ERROR, sizeof W_ERROR - 1) == 0) {
+    } else if (c->last_was_error) {
         /* Cleaned: a refusal is printed on stderr, maybe a terminal. */
         size_t n = len < LAST_ERROR_RAW ? len : LAST_ERROR_RAW;
         c->last_error[text_clean(line, n, c->last_error)] = '\0';
@@ -733,8 +744,10 @@ static void local_stats(client *c)
         snprintf(info, sizeof info, "not connected");
     int n = snprintf(line, sizeof line, W_NOTICE "stats %s in=%lluB/%llu out=%lluB/%llu", info,
                      c->bytes_in, c->lines_in, c->bytes_out, c->lines_out);
+    int was_error = c->last_was_error;
     show(c, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     c->lines_in--; /* not something the server sent */
+    c->last_was_error = was_error;
 }
 
 static int is_stats(const char *p, size_t n)
@@ -936,7 +949,7 @@ static void hang_up(client *c)
     buf_clear(&c->send);
     buf_init(&c->send, SEND_QUEUE);
     c->recvlen = 0;
-    c->sock_eof = c->wr_shut = c->welcomed = 0;
+    c->sock_eof = c->wr_shut = c->welcomed = c->shutdown = c->last_was_error = 0;
     c->lines_conn = 0;
     c->udp_joined = c->udp_tries = c->udp_leaving = 0;
     c->last_error[0] = '\0';
@@ -972,8 +985,8 @@ static void dial_later(client *c, const char *why)
     loop_timer_arm(c->l, &c->retry, ms);
 }
 
-/* The user or the server ended it (/quit, "*** bye", end of input): a
- * close that follows is no loss. */
+/* The user ended it (/quit answered by "*** bye", end of input): a close
+ * that follows is no loss. */
 static int ending(const client *c)
 {
     return c->leaving || c->bye || c->stdin_done;
@@ -1063,6 +1076,38 @@ static void dial(loop *l, loop_timer *t)
         update_masks(c);
 }
 
+/* The server closed the connection and stdout has shown all it sent. It is
+ * no failure when we asked to leave or the server is shutting down; else the
+ * server disconnected us, for the reason its last line gave ("! flooding
+ * ...") if it gave one. That ends with status 1, or (full screen,
+ * --reconnect) is shown and remembered for the exit status. */
+static void server_closed(client *c)
+{
+    /* Turned away before being let in ("! server full"): a failure. */
+    int refused = !c->welcomed && c->last_error[0];
+    int orderly = ending(c) || c->shutdown;
+    char why[sizeof c->last_error + NET_ADDRSTRLEN + 64];
+    if (refused) {
+        snprintf(why, sizeof why, "%s refused the connection: %s", c->target,
+                 c->last_error + sizeof W_ERROR - 1);
+    } else if (orderly) {
+        snprintf(why, sizeof why, "%s closed the connection%s", c->target,
+                 c->shutdown ? " (" W_SHUTDOWN ")" : "");
+    } else {
+        snprintf(c->dropped, sizeof c->dropped, "disconnected by the server: %s",
+                 c->last_was_error ? c->last_error + sizeof W_ERROR - 1 : "connection closed");
+        snprintf(why, sizeof why, "%s", c->dropped);
+    }
+    if (outlives_connection(c) && !ending(c)) {
+        lost(c, why);
+    } else if (refused) {
+        fprintf(stderr, "hichat: %s\n", why);
+        finish(c, 1);
+    } else {
+        finish(c, orderly ? 0 : 1); /* the reason is said on the way out */
+    }
+}
+
 /* Reads the socket only while stdout keeps up; writes it only while there is
  * something to send; reads stdin (pipe mode) only while the send queue has
  * room. Backpressure flows end to end instead of into memory. */
@@ -1092,24 +1137,8 @@ static void update_masks(client *c)
         loop_timer_arm(c->l, &c->again, 0);
     if (!c->term && !c->tui && !c->stdin_file && !c->stdin_done)
         interest(c, STDIN_FILENO, send_room(c) ? LOOP_READ : 0, stdin_readable);
-    if (c->sock_eof && out_pending(c->o) == 0) {
-        /* Turned away before being let in ("! server full"): a failure. */
-        int refused = !c->welcomed && c->last_error[0];
-        char why[sizeof c->last_error + NET_ADDRSTRLEN + 64];
-        if (refused)
-            snprintf(why, sizeof why, "%s refused the connection: %s", c->target,
-                     c->last_error + sizeof W_ERROR - 1);
-        else
-            snprintf(why, sizeof why, "%s closed the connection", c->target);
-        if (outlives_connection(c) && !ending(c)) {
-            lost(c, why);
-        } else if (refused) {
-            fprintf(stderr, "hichat: %s\n", why);
-            finish(c, 1);
-        } else {
-            finish(c, 0);
-        }
-    }
+    if (c->sock_eof && out_pending(c->o) == 0)
+        server_closed(c);
 }
 
 /* Queues "/join" padded to UDP_JOIN_PAD bytes (the server's answer to an
@@ -1318,6 +1347,10 @@ out:
     hang_up(c);
     if (c->fatal[0])
         fprintf(stderr, "hichat: %s\n", c->fatal);
+    if (c->dropped[0]) { /* and nothing came after: that is how it ended */
+        fprintf(stderr, "hichat: %s\n", c->dropped);
+        c->status = 1;
+    }
     SSL_CTX_free(c->tls);
     forget_password(c);
     buf_clear(&c->send);

@@ -1,11 +1,14 @@
 """Server notices cannot be forged (issue 13, point 4): they start with
 "*** ", which no member's line can, so a /me that reads like "left (quit:
-bye)" stays an action for nc users and for the full screen's member count."""
+bye)" stays an action for nc users and for the full screen's member count.
+And a client the server disconnects says why and exits 1; /quit and a
+server shutdown exit 0."""
 
 import re
+import time
 
-from harness import Netcat, Server, check
-from test_tui import tui_with_peer
+from harness import HichatConnect, Netcat, Server, check
+from test_tui import Screen, tui_with_peer
 
 # /me texts that, after "* NICK ", read like the server's notices did.
 FORGERIES = ("left (quit: bye)", "joined", "is now known as x",
@@ -76,3 +79,90 @@ def test_tui_member_count_ignores_forged_joins_leaves_and_renames():
     peer.sendline("/quit")
     t.wait_until(lambda s: "*** peer left (quit)" in s, "the real leave arrived")
     t.wait_status(r"\| counter \| 2 members \|", timeout=2)
+
+
+def flood_server():
+    return Server("--msg-rate", "1", "--msg-burst", "1", "--flood-timeout", "1")
+
+
+FLOODED = "hichat: disconnected by the server: flooding: held back for 1 s; disconnecting"
+
+
+def test_pipe_client_disconnected_for_flooding_says_why_and_exits_1():
+    srv = flood_server()
+    c = HichatConnect(srv.port)
+    c.greeting()
+    for i in range(20):  # stdin stays open: the server ends it, not we
+        c.sendline("line %d" % i)
+    status = c.wait(10)
+    check(status == 1, "exit 1, got %s; stderr %r" % (status, c.stderr()))
+    check(FLOODED in c.stderr(), "the reason on stderr: %r" % c.stderr())
+
+
+def test_pipe_client_line_timeout_says_why_and_exits_1():
+    srv = Server("--line-timeout", "1")
+    c = HichatConnect(srv.port)
+    c.greeting()
+    # A byte at a time, never a pause long enough to count as a line's end.
+    deadline = time.monotonic() + 10
+    while c.alive() and time.monotonic() < deadline:
+        try:
+            c.send("x")
+        except OSError:
+            break
+        time.sleep(0.05)
+    status = c.wait(5)
+    check(status == 1, "exit 1, got %s; stderr %r" % (status, c.stderr()))
+    check("hichat: disconnected by the server: line not finished within 1 s; closing"
+          in c.stderr(), "the reason on stderr: %r" % c.stderr())
+
+
+def test_pipe_client_quit_and_server_shutdown_exit_0():
+    srv = Server()
+    q = HichatConnect(srv.port)
+    q.greeting()
+    q.sendline("/quit")
+    q.expect("*** bye")
+    check(q.wait(5) == 0, "/quit: exit 0; stderr %r" % q.stderr())
+    check("disconnected" not in q.stderr(), "nothing said: %r" % q.stderr())
+    s = HichatConnect(srv.port)
+    s.greeting()
+    srv.stop()
+    s.expect("*** server shutting down")
+    check(s.wait(5) == 0, "server shutdown: exit 0; stderr %r" % s.stderr())
+    check("disconnected" not in s.stderr(), "nothing said: %r" % s.stderr())
+
+
+def test_pipe_client_reconnect_shows_the_reason():
+    srv = flood_server()
+    c = HichatConnect(srv.port, extra=["--reconnect"])
+    c.greeting()
+    for i in range(20):
+        c.sendline("line %d" % i)
+    c.expect(re.compile(r"^\*\*\* welcome to hichat, "), timeout=10)  # in again
+    check(re.search(r"hichat: disconnected by the server: flooding: held back for 1 s; "
+                    r"disconnecting; trying again in [\d.]+ s", c.stderr()),
+          "the reason on stderr: %r" % c.stderr())
+
+
+def test_line_mode_client_disconnected_says_why_and_exits_1():
+    srv = flood_server()
+    t = Screen(srv.port, "--no-tui", "--nick", "fast")
+    t.wait_until(lambda s: "is now known as fast" in s, "joined")
+    for i in range(15):
+        t.type_line("line %d" % i)
+    t.wait_until(lambda s: "EXIT=1" in s, "the line mode exits 1", timeout=10)
+    check(FLOODED in t.stderr_text(), "the reason on stderr: %r" % t.stderr_text())
+
+
+def test_tui_disconnected_shows_why_and_exits_1_after():
+    srv = flood_server()
+    t = Screen(srv.port, "--nick", "fast")
+    t.wait_status(r"\| fast \| \d+ members? \| connected")
+    for i in range(15):
+        t.type_line("line %d" % i)
+    t.wait_status(r"\| disconnected", timeout=10)
+    t.wait_until(lambda s: "disconnected by the server: flooding" in s, "the reason shown")
+    t.type_line("/quit")
+    t.wait_until(lambda s: "EXIT=1" in s, "leaving after the server's disconnect: status 1")
+    check(FLOODED in t.stderr_text(), "the reason on stderr too: %r" % t.stderr_text())
