@@ -60,6 +60,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dialect.h"
 #include "fuzz.h"
 #include "loop.h"
 #include "server.h"
@@ -74,7 +75,8 @@
 #define TINY_SNDBUF  4096    /* the kernel's minimum is about this */
 #define CLOCK_START  1000000 /* a clock at 0 would look like "not set" */
 #define FD_SCAN      256     /* descriptors compared before and after */
-#define NOTICE_MAX   1025    /* dialect_text.c: "! " + at most 1023 bytes */
+/* dialect_text.c: "*** " (the longer prefix) + at most DIALECT_TEXT_MAX bytes */
+#define NOTICE_MAX (sizeof W_NOTICE - 1 + DIALECT_TEXT_MAX)
 /* Around the cleaned text of a message: "-> *" NICK "* " is the longest. */
 #define MESSAGE_FRAME (4 + NICK_MAX + 2)
 #define READ_CHUNK    65536
@@ -149,13 +151,14 @@ static void show(const void *p, size_t n)
     fprintf(stderr, "\"%s\n", n > 100 ? "..." : "");
 }
 
-/* Follows the client's nick through the greeting and "* OLD is now known as
- * NEW" notices, and checks protocol.md's "the sender does not get its own
- * line back". Only the server can start a line with "* NICK " to NICK
- * itself: a /me is never delivered to its sender. */
+/* Follows the client's nick through the greeting and "*** OLD is now known
+ * as NEW" notices, and checks protocol.md's "the sender does not get its own
+ * line back". Only the server's notices start with W_NOTICE (a member's
+ * /me is "* NICK ..."), so a rename of NICK is believed from them alone. */
 static void track_nick(client *c, const char *line, size_t len)
 {
-    static const char welcome[] = "* welcome to hichat, ", known[] = " is now known as ";
+    static const char welcome[] = W_NOTICE W_WELCOME, known[] = W_RENAMED;
+    static const size_t pl = sizeof W_NOTICE - 1;
     size_t nl = strlen(c->nick);
 
     if (c->lines == 1 && starts(line, len, welcome)) {
@@ -172,11 +175,11 @@ static void track_nick(client *c, const char *line, size_t len)
                   line[nl + 1] == '>' && line[nl + 2] == ' '),
                 "%s got its own message back: \"%.*s\"", c->nick, (int)len, line);
     size_t kl = sizeof known - 1;
-    if (len > 2 + nl + kl && starts(line, len, "* ") && memcmp(line + 2, c->nick, nl) == 0 &&
-        memcmp(line + 2 + nl, known, kl) == 0) {
-        size_t n = len - (2 + nl + kl);
+    if (len > pl + nl + kl && starts(line, len, W_NOTICE) && memcmp(line + pl, c->nick, nl) == 0 &&
+        memcmp(line + pl + nl, known, kl) == 0) {
+        size_t n = len - (pl + nl + kl);
         FUZZ_CHECK(n <= NICK_MAX);
-        memcpy(c->nick, line + 2 + nl + kl, n);
+        memcpy(c->nick, line + pl + nl + kl, n);
         c->nick[n] = '\0';
     }
 }
@@ -215,7 +218,7 @@ static void check_line(state *st, client *c, const char *line, size_t len)
         show(line, len);
     }
     if (c->lines == 0)
-        FUZZ_CHECKF(starts(line, len, "* welcome to hichat, ") ||
+        FUZZ_CHECKF(starts(line, len, W_NOTICE W_WELCOME) ||
                         starts(line, len, "! server full (max ") ||
                         starts(line, len, "! too many connections from your address (max "),
                     "first line is \"%.*s\"", (int)len, line);

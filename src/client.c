@@ -49,6 +49,7 @@
 #include "trace.h"
 #include "tui.h"
 #include "util.h"
+#include "wording.h"
 
 #define CONNECT_TIMEOUT_MS 10000
 /* Dialling again holds the screen still at most this long per address. */
@@ -124,7 +125,11 @@ typedef struct {
     int udp_leaving;         /* sent /quit: ending */
     loop_timer udp_timer;    /* join retries, then keepalives, then the end */
     char nick[NICK_MAX + 1]; /* what the server last said we are */
-    int bye;                 /* the server said "* bye" */
+    int bye;                 /* the server said "*** bye": we asked to leave */
+    int shutdown;            /* the server said "*** server shutting down" */
+    int last_was_error;      /* the last line received was a "! ..." line */
+    /* Why the server disconnected us, if it did and no connection came after. */
+    char dropped[TEXT_CLEAN_MAX(LAST_ERROR_RAW) + 64];
     int leaving;             /* the user asked to leave */
     unsigned retries;        /* dial attempts since the last welcome */
     loop_timer retry;
@@ -199,11 +204,25 @@ static int reading_paused(const client *c)
 
 static void send_bytes(client *c, const char *p, size_t n);
 
+/* Whether line[0..len) is the server's notice W_NOTICE + text, exactly. */
+static int notice_is(const char *line, size_t len, const char *text)
+{
+    size_t pl = sizeof W_NOTICE - 1, tl = strlen(text);
+    return len == pl + tl && memcmp(line, W_NOTICE, pl) == 0 && memcmp(line + pl, text, tl) == 0;
+}
+
+/* Whether line[0..len) starts with W_NOTICE + text. */
+static int notice_starts(const char *line, size_t len, const char *text)
+{
+    size_t pl = sizeof W_NOTICE - 1, tl = strlen(text);
+    return len >= pl + tl && memcmp(line, W_NOTICE, pl) == 0 && memcmp(line + pl, text, tl) == 0;
+}
+
 /* UDP: the server's plumbing lines are answered here, not shown. Returns 1
  * if line was taken. */
 static int udp_control(client *c, const char *line, size_t len)
 {
-    static const char prompt[] = "* udp: to receive the room, send /join ";
+    static const char prompt[] = W_NOTICE W_UDP_JOIN;
     size_t pl = sizeof prompt - 1;
     if (len > pl && memcmp(line, prompt, pl) == 0) {
         if (!c->udp_joined && len - pl < 64) {
@@ -213,8 +232,7 @@ static int udp_control(client *c, const char *line, size_t len)
         }
         return 1;
     }
-    if ((len == 5 && memcmp(line, "* bye", 5) == 0) ||
-        (len == 22 && memcmp(line, "* server shutting down", 22) == 0))
+    if (notice_is(line, len, W_BYE) || notice_is(line, len, W_SHUTDOWN))
         c->sock_eof = 1; /* no stream to close: these lines end it */
     return 0;
 }
@@ -225,21 +243,23 @@ static void set_nick(client *c, const char *nick, size_t len)
     c->nick[len] = '\0';
 }
 
-/* Keeps what the server says we are, to ask for it again on reconnecting:
- * the greeting (only as the first line: later, that shape is someone's /me)
- * and renames of us. "* you are X" is not trusted: a member named "you"
- * can say "/me are X". */
-static void track_nick(client *c, const char *line, size_t len)
+/* Keeps what the server says we are, to ask for it again on reconnecting
+ * (the greeting, "you are", renames of us), and whether it is about to close
+ * for a reason of its own saying. Only notices are read: no member can make
+ * a line that starts like one (wording.h). */
+static void track_notice(client *c, const char *line, size_t len)
 {
     line_info li;
-    if (len < 2 || line[0] != '*' || line[1] != ' ')
-        return;
-    if (len == 5 && memcmp(line, "* bye", 5) == 0) {
+    if (notice_is(line, len, W_BYE)) {
         c->bye = 1;
         return;
     }
+    if (notice_is(line, len, W_SHUTDOWN)) {
+        c->shutdown = 1;
+        return;
+    }
     line_parse(line, len, &li);
-    if (li.kind == LINE_WELCOME && !c->welcomed && c->lines_conn == 1)
+    if (li.kind == LINE_WELCOME || li.kind == LINE_YOU_ARE)
         set_nick(c, li.a, li.alen);
     else if (li.kind == LINE_RENAME && nick_eq(c->nick, strlen(c->nick), li.a, li.alen))
         set_nick(c, li.b, li.blen);
@@ -309,8 +329,8 @@ static void forget_password(client *c)
     }
 }
 
-/* The server asked for the room's password ("* password required", the
- * first line of a connection, so no member can forge it): send it. */
+/* The server asked for the room's password ("*** password required", the
+ * first line of a connection): send it. */
 static void send_password(client *c)
 {
     if (!c->password) {
@@ -355,14 +375,13 @@ static void wrong_password(client *c)
 /* Shows one received line. */
 static void show(client *c, const char *line, size_t len)
 {
-    static const char welcome[] = "* welcome to hichat";
-    static const char ask[] = "* password required", wrong[] = "! wrong password";
+    static const char wrong[] = W_ERROR W_WRONG_PASSWORD;
     if (c->udp && udp_control(c, line, len))
         return;
     c->lines_in++;
     c->lines_conn++;
-    if (!c->welcomed && c->lines_conn == 1 && len >= sizeof ask - 1 &&
-        memcmp(line, ask, sizeof ask - 1) == 0) {
+    c->last_was_error = len >= sizeof W_ERROR - 1 && memcmp(line, W_ERROR, sizeof W_ERROR - 1) == 0;
+    if (!c->welcomed && c->lines_conn == 1 && notice_starts(line, len, W_PASSWORD)) {
         loop_timer_cancel(c->l, &c->hold); /* a hichat room: its greeting will come */
         send_password(c);
         return;
@@ -372,16 +391,16 @@ static void show(client *c, const char *line, size_t len)
         return;
     }
     release(c);
-    track_nick(c, line, len);
-    if (!c->welcomed && len >= sizeof welcome - 1 &&
-        memcmp(line, welcome, sizeof welcome - 1) == 0) {
+    track_notice(c, line, len);
+    if (!c->welcomed && notice_starts(line, len, W_WELCOME)) {
         c->welcomed = 1;
         c->retries = 0;
+        c->dropped[0] = '\0'; /* back in: that loss is over */
         if (c->udp && !c->udp_joined) {
             c->udp_joined = 1;
             loop_timer_arm(c->l, &c->udp_timer, UDP_KEEPALIVE_MS);
         }
-    } else if (len >= 2 && line[0] == '!' && line[1] == ' ') {
+    } else if (c->last_was_error) {
         /* Cleaned: a refusal is printed on stderr, maybe a terminal. */
         size_t n = len < LAST_ERROR_RAW ? len : LAST_ERROR_RAW;
         c->last_error[text_clean(line, n, c->last_error)] = '\0';
@@ -516,7 +535,7 @@ static void step_handshake(client *c)
         return;
     }
     tls_describe(c->ssl, how, sizeof how);
-    note(c, "* tls: %s, %s", how, basis[by]);
+    note(c, W_NOTICE "tls: %s, %s", how, basis[by]);
     if (c->held && !c->opt->password_file)
         loop_timer_arm(c->l, &c->hold, HOLD_MS);
     sock_writable(c);
@@ -705,7 +724,7 @@ static void stdin_eof(client *c)
         return;
     }
     if (c->udp) {
-        /* No stream to half-close: say goodbye, wait a moment for "* bye". */
+        /* No stream to half-close: say goodbye, wait a moment for "*** bye". */
         send_bytes(c, "/quit\n", 6);
         c->udp_leaving = 1;
         loop_timer_arm(c->l, &c->udp_timer, UDP_LEAVE_MS);
@@ -723,10 +742,12 @@ static void local_stats(client *c)
         net_sock_info(c->fd, info, sizeof info);
     else
         snprintf(info, sizeof info, "not connected");
-    int n = snprintf(line, sizeof line, "* stats %s in=%lluB/%llu out=%lluB/%llu", info,
+    int n = snprintf(line, sizeof line, W_NOTICE "stats %s in=%lluB/%llu out=%lluB/%llu", info,
                      c->bytes_in, c->lines_in, c->bytes_out, c->lines_out);
+    int was_error = c->last_was_error;
     show(c, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     c->lines_in--; /* not something the server sent */
+    c->last_was_error = was_error;
 }
 
 static int is_stats(const char *p, size_t n)
@@ -865,7 +886,7 @@ static void tui_quit(void *data, const char *line, size_t len)
     c->leaving = 1;
     loop_timer_cancel(c->l, &c->retry);
     if (line && connected(c)) {
-        tui_send(c, line, len); /* the server says "* bye" and closes */
+        tui_send(c, line, len); /* the server says "*** bye" and closes */
         tui_state(c->tui, 1, "leaving");
         return;
     }
@@ -878,7 +899,7 @@ static void tui_reconnect(void *data)
 {
     client *c = data;
     if (c->fd >= 0) {
-        tui_note(c->tui, TUI_NOTICE, "* already connected to %s", c->target);
+        tui_note(c->tui, TUI_NOTICE, W_NOTICE "already connected to %s", c->target);
         return;
     }
     c->retries = 0;
@@ -928,7 +949,7 @@ static void hang_up(client *c)
     buf_clear(&c->send);
     buf_init(&c->send, SEND_QUEUE);
     c->recvlen = 0;
-    c->sock_eof = c->wr_shut = c->welcomed = 0;
+    c->sock_eof = c->wr_shut = c->welcomed = c->shutdown = c->last_was_error = 0;
     c->lines_conn = 0;
     c->udp_joined = c->udp_tries = c->udp_leaving = 0;
     c->last_error[0] = '\0';
@@ -950,22 +971,22 @@ static void dial_later(client *c, const char *why)
 {
     if (!c->opt->reconnect) { /* only the full screen outlives a loss without it */
         tui_state(c->tui, 0, "disconnected");
-        tui_note(c->tui, TUI_ERROR, "! %s", why);
-        tui_note(c->tui, TUI_NOTICE, "* /reconnect to try again, /quit or Ctrl-D to leave");
+        tui_note(c->tui, TUI_ERROR, W_ERROR "%s", why);
+        tui_note(c->tui, TUI_NOTICE, W_NOTICE "/reconnect to try again, /quit or Ctrl-D to leave");
         return;
     }
     unsigned ms = retry_delay(++c->retries);
     if (c->tui) {
         tui_state(c->tui, 0, "reconnecting in %u s (try %u)", (ms + 500) / 1000, c->retries);
-        tui_note(c->tui, TUI_ERROR, "! %s; trying again in %.1f s", why, ms / 1000.0);
+        tui_note(c->tui, TUI_ERROR, W_ERROR "%s; trying again in %.1f s", why, ms / 1000.0);
     } else {
         fprintf(stderr, "%shichat: %s; trying again in %.1f s\n", eol_clear(c), why, ms / 1000.0);
     }
     loop_timer_arm(c->l, &c->retry, ms);
 }
 
-/* The user or the server ended it (/quit, "* bye", end of input): a
- * close that follows is no loss. */
+/* The user ended it (/quit answered by "*** bye", end of input): a close
+ * that follows is no loss. */
 static int ending(const client *c)
 {
     return c->leaving || c->bye || c->stdin_done;
@@ -1055,6 +1076,38 @@ static void dial(loop *l, loop_timer *t)
         update_masks(c);
 }
 
+/* The server closed the connection and stdout has shown all it sent. It is
+ * no failure when we asked to leave or the server is shutting down; else the
+ * server disconnected us, for the reason its last line gave ("! flooding
+ * ...") if it gave one. That ends with status 1, or (full screen,
+ * --reconnect) is shown and remembered for the exit status. */
+static void server_closed(client *c)
+{
+    /* Turned away before being let in ("! server full"): a failure. */
+    int refused = !c->welcomed && c->last_error[0];
+    int orderly = ending(c) || c->shutdown;
+    char why[sizeof c->last_error + NET_ADDRSTRLEN + 64];
+    if (refused) {
+        snprintf(why, sizeof why, "%s refused the connection: %s", c->target,
+                 c->last_error + sizeof W_ERROR - 1);
+    } else if (orderly) {
+        snprintf(why, sizeof why, "%s closed the connection%s", c->target,
+                 c->shutdown ? " (" W_SHUTDOWN ")" : "");
+    } else {
+        snprintf(c->dropped, sizeof c->dropped, "disconnected by the server: %s",
+                 c->last_was_error ? c->last_error + sizeof W_ERROR - 1 : "connection closed");
+        snprintf(why, sizeof why, "%s", c->dropped);
+    }
+    if (outlives_connection(c) && !ending(c)) {
+        lost(c, why);
+    } else if (refused) {
+        fprintf(stderr, "hichat: %s\n", why);
+        finish(c, 1);
+    } else {
+        finish(c, orderly ? 0 : 1); /* the reason is said on the way out */
+    }
+}
+
 /* Reads the socket only while stdout keeps up; writes it only while there is
  * something to send; reads stdin (pipe mode) only while the send queue has
  * room. Backpressure flows end to end instead of into memory. */
@@ -1084,24 +1137,8 @@ static void update_masks(client *c)
         loop_timer_arm(c->l, &c->again, 0);
     if (!c->term && !c->tui && !c->stdin_file && !c->stdin_done)
         interest(c, STDIN_FILENO, send_room(c) ? LOOP_READ : 0, stdin_readable);
-    if (c->sock_eof && out_pending(c->o) == 0) {
-        /* Turned away before being let in ("! server full"): a failure. */
-        int refused = !c->welcomed && c->last_error[0];
-        char why[sizeof c->last_error + NET_ADDRSTRLEN + 64];
-        if (refused)
-            snprintf(why, sizeof why, "%s refused the connection: %s", c->target,
-                     c->last_error + 2);
-        else
-            snprintf(why, sizeof why, "%s closed the connection", c->target);
-        if (outlives_connection(c) && !ending(c)) {
-            lost(c, why);
-        } else if (refused) {
-            fprintf(stderr, "hichat: %s\n", why);
-            finish(c, 1);
-        } else {
-            finish(c, 0);
-        }
-    }
+    if (c->sock_eof && out_pending(c->o) == 0)
+        server_closed(c);
 }
 
 /* Queues "/join" padded to UDP_JOIN_PAD bytes (the server's answer to an
@@ -1122,7 +1159,7 @@ static void udp_tick(loop *l, loop_timer *t)
 {
     client *c = CONTAINER_OF(t, client, udp_timer);
     if (c->udp_leaving) {
-        c->sock_eof = 1; /* no "* bye" came back: done all the same */
+        c->sock_eof = 1; /* no "*** bye" came back: done all the same */
     } else if (!c->udp_joined) {
         if (c->udp_tries >= UDP_TRIES) {
             char why[NET_ADDRSTRLEN + 128];
@@ -1310,6 +1347,10 @@ out:
     hang_up(c);
     if (c->fatal[0])
         fprintf(stderr, "hichat: %s\n", c->fatal);
+    if (c->dropped[0]) { /* and nothing came after: that is how it ended */
+        fprintf(stderr, "hichat: %s\n", c->dropped);
+        c->status = 1;
+    }
     SSL_CTX_free(c->tls);
     forget_password(c);
     buf_clear(&c->send);

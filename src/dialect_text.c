@@ -36,7 +36,7 @@ chunk *dialect_message(const char *nick, const char *text, size_t len)
 
 chunk *dialect_action(const char *nick, const char *text, size_t len)
 {
-    return join3("* ", nick, " ", text, len);
+    return join3(W_ACTION, nick, " ", text, len);
 }
 
 chunk *dialect_private(const char *from, const char *text, size_t len)
@@ -54,7 +54,7 @@ static chunk *vline(const char *prefix, const char *fmt, va_list ap)
 
 static chunk *vline(const char *prefix, const char *fmt, va_list ap)
 {
-    char line[1024];
+    char line[DIALECT_TEXT_MAX + 1];
     int n = vsnprintf(line, sizeof line, fmt, ap);
     if (n < 0)
         n = 0;
@@ -67,7 +67,7 @@ chunk *dialect_notice(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    chunk *c = vline("* ", fmt, ap);
+    chunk *c = vline(W_NOTICE, fmt, ap);
     va_end(ap);
     return c;
 }
@@ -76,7 +76,27 @@ chunk *dialect_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    chunk *c = vline("! ", fmt, ap);
+    chunk *c = vline(W_ERROR, fmt, ap);
     va_end(ap);
     return c;
+}
+
+chunk *dialect_welcome(const char *nick, size_t members)
+{
+    return dialect_notice(W_WELCOME_FMT, nick, members, members == 1 ? "" : "s");
+}
+
+chunk *dialect_joined(const char *nick)
+{
+    return dialect_notice("%s" W_JOINED, nick);
+}
+
+chunk *dialect_left(const char *nick, const char *why)
+{
+    return dialect_notice("%s" W_LEFT "%s)", nick, why);
+}
+
+chunk *dialect_renamed(const char *old, const char *nick)
+{
+    return dialect_notice("%s" W_RENAMED "%s", old, nick);
 }

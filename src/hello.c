@@ -15,6 +15,7 @@
 #include "server.h"
 #include "trace.h"
 #include "util.h"
+#include "wording.h"
 
 #define HELLO_LINE_MAX 4096
 
@@ -67,6 +68,7 @@ int hello_run(const hello_opts *opt)
     }
 
     char buf[HELLO_LINE_MAX + 2];
+    static const char hi[] = W_NOTICE W_HI;
     char last_error[200] = "";
     size_t have = 0;
     int status = 1;
@@ -104,15 +106,16 @@ int hello_run(const hello_opts *opt)
             }
             const char *line = buf + pos;
             pos += (size_t)k;
-            if (ll == 4 && memcmp(line, "* hi", 4) == 0) {
+            if (ll == sizeof hi - 1 && memcmp(line, hi, ll) == 0) {
                 double t_hi = now_s();
                 printf("hi from %s in %.3f ms (connect %.3f ms)\n", target,
                        (t_hi - t_sent) * 1000.0, (t_conn - t0) * 1000.0);
                 status = 0;
                 goto done;
             }
-            if (ll >= 2 && line[0] == '!' && line[1] == ' ')
-                snprintf(last_error, sizeof last_error, "%.*s", (int)(ll - 2), line + 2);
+            if (ll >= sizeof W_ERROR - 1 && memcmp(line, W_ERROR, sizeof W_ERROR - 1) == 0)
+                snprintf(last_error, sizeof last_error, "%.*s", (int)(ll - (sizeof W_ERROR - 1)),
+                         line + sizeof W_ERROR - 1);
         }
         memmove(buf, buf + pos, have - pos);
         have -= pos;

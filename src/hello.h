@@ -8,7 +8,7 @@ typedef struct {
     int timeout_ms;        /* for the whole probe */
 } hello_opts;
 
-/* Connects, says /hello, waits for "* hi", prints the round trip and closes.
+/* Connects, says /hello, waits for "*** hi", prints the round trip and closes.
  * Returns the exit status: 0 answered, 1 no answer or a network error (the
  * message names the errno), 2 a bad address. */
 int hello_run(const hello_opts *opt);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "text.h"
+#include "wording.h"
 #include "util.h"
 
 static int is_nick(const char *s, size_t n)
@@ -44,56 +45,62 @@ static const char *find(const char *s, size_t n, const char *lit)
     return NULL;
 }
 
-/* The server's notices: s[0..n) is what follows "* ". */
+/* The server's notices: s[0..n) is what follows W_NOTICE. Only the server
+ * can start a line with it (wording.h), so these are believed. */
 static void notice(const char *s, size_t n, line_info *li)
 {
+    static const size_t wl = sizeof W_WELCOME - 1, jl = sizeof W_JOINED - 1, ll = sizeof W_LEFT - 1,
+                        rl = sizeof W_RENAMED - 1;
     const char *p;
     size_t v, d;
 
     li->kind = LINE_NOTICE;
-    li->text = 2;
+    li->text = sizeof W_NOTICE - 1;
     p = memchr(s, ' ', n);
     li->a = s;
     li->alen = p ? (size_t)(p - s) : n;
 
-    if (starts(s, n, "welcome to hichat, ") && (p = find(s, n, " (")) != NULL) {
-        const char *nick = s + 19;
+    if (starts(s, n, W_WELCOME) && (p = find(s, n, " (")) != NULL) {
+        const char *nick = s + wl;
         size_t nl = (size_t)(p - nick), rest = n - (size_t)(p + 2 - s);
         if (is_nick(nick, nl) && (d = number(p + 2, rest, &v)) > 0 &&
-            starts(p + 2 + d, rest - d, " member")) {
+            starts(p + 2 + d, rest - d, W_HERE)) {
             li->kind = LINE_WELCOME;
             li->a = nick, li->alen = nl, li->count = v;
         }
         return;
     }
     if ((d = number(s, n, &v)) > 0 &&
-        (starts(s + d, n - d, " members: ") || starts(s + d, n - d, " member: "))) {
+        (starts(s + d, n - d, W_MEMBERS) || starts(s + d, n - d, W_MEMBER))) {
         const char *list = memchr(s, ':', n) + 2;
         li->kind = LINE_WHO;
         li->count = v;
         li->a = list, li->alen = n - (size_t)(list - s);
         return;
     }
-    if (starts(s, n, "you are ")) {
-        size_t k = starts(s, n, "you are already ") ? 16 : 8;
+    if (starts(s, n, W_YOU_ARE)) {
+        size_t k = sizeof W_YOU_ARE - 1;
+        if (starts(s, n, W_YOU_ARE_ALREADY))
+            k = sizeof W_YOU_ARE_ALREADY - 1;
         if (is_nick(s + k, n - k)) {
             li->kind = LINE_YOU_ARE;
             li->a = s + k, li->alen = n - k;
         }
         return;
     }
-    if (ends(s, n, " joined") && is_nick(s, n - 7)) {
+    if (ends(s, n, W_JOINED) && is_nick(s, n - jl)) {
         li->kind = LINE_JOIN;
-        li->alen = n - 7;
+        li->alen = n - jl;
         return;
     }
-    if ((p = find(s, n, " left (")) != NULL && ends(s, n, ")") && is_nick(s, (size_t)(p - s))) {
+    if ((p = find(s, n, W_LEFT)) != NULL && ends(s, n, ")") && (size_t)(p - s) + ll < n &&
+        is_nick(s, (size_t)(p - s))) {
         li->kind = LINE_LEAVE;
         li->alen = (size_t)(p - s);
         return;
     }
-    if ((p = find(s, n, " is now known as ")) != NULL) {
-        const char *nw = p + 17;
+    if ((p = find(s, n, W_RENAMED)) != NULL) {
+        const char *nw = p + rl;
         size_t ol = (size_t)(p - s), nl = n - (size_t)(nw - s);
         if (is_nick(s, ol) && is_nick(nw, nl)) {
             li->kind = LINE_RENAME;
@@ -101,6 +108,18 @@ static void notice(const char *s, size_t n, line_info *li)
             li->b = nw, li->blen = nl;
         }
     }
+}
+
+/* "* nick text": s[0..n) is what follows W_ACTION. */
+static void action(const char *s, size_t n, line_info *li)
+{
+    const char *sp = memchr(s, ' ', n);
+    size_t nl = sp ? (size_t)(sp - s) : 0;
+    if (!sp || !is_nick(s, nl))
+        return;
+    li->kind = LINE_ACTION;
+    li->a = s, li->alen = nl;
+    li->text = sizeof W_ACTION - 1 + nl + 1;
 }
 
 void line_parse(const char *s, size_t n, line_info *li)
@@ -111,13 +130,17 @@ void line_parse(const char *s, size_t n, line_info *li)
     li->kind = LINE_OTHER;
     if (n == 0)
         return;
-    if (n >= 2 && s[0] == '*' && s[1] == ' ') {
-        notice(s + 2, n - 2, li);
+    if (starts(s, n, W_NOTICE)) {
+        notice(s + sizeof W_NOTICE - 1, n - (sizeof W_NOTICE - 1), li);
         return;
     }
-    if (n >= 2 && s[0] == '!' && s[1] == ' ') {
+    if (starts(s, n, W_ACTION)) {
+        action(s + sizeof W_ACTION - 1, n - (sizeof W_ACTION - 1), li);
+        return;
+    }
+    if (starts(s, n, W_ERROR)) {
         li->kind = LINE_ERROR;
-        li->text = 2;
+        li->text = sizeof W_ERROR - 1;
         return;
     }
     /* "<nick> text", "*nick* text", "-> *nick* text" */
@@ -221,11 +244,11 @@ size_t roster_add_list(roster *r, const char *list, size_t len)
 {
     size_t named = 0, i = 0;
     while (i < len) {
-        const char *comma = find(list + i, len - i, ", ");
+        const char *comma = find(list + i, len - i, W_MEMBERS_SEP);
         size_t e = comma ? (size_t)(comma - list) : len;
         roster_add(r, list + i, e - i);
         named++;
-        i = comma ? e + 2 : len;
+        i = comma ? e + sizeof W_MEMBERS_SEP - 1 : len;
     }
     return named;
 }

@@ -4,10 +4,11 @@
  * (tui.c) styles and completes with it and the client (client.c) remembers
  * its nick across reconnects with it.
  *
- * The text dialect has no out-of-band markers, so a line is recognised by its
- * shape alone; a member named "x" who types "/me joined" makes a line that
- * reads exactly like the server's "* x joined". The picture is for display
- * and completion, never for anything that matters more. */
+ * A line is recognised by its shape. The server's notices start with "*** "
+ * (W_NOTICE in wording.h), which no member's line can: a member named "x"
+ * who types "/me joined" makes the action "* x joined", never the notice
+ * "*** x joined". So joins, leaves, renames and the welcome are believed
+ * only from notices. */
 #ifndef HICHAT_ROSTER_H
 #define HICHAT_ROSTER_H
 
@@ -21,14 +22,15 @@ typedef enum {
     LINE_MSG,      /* <nick> text                      a = nick */
     LINE_PRIV_IN,  /* *nick* text                      a = nick */
     LINE_PRIV_OUT, /* -> *nick* text                   a = nick */
-    LINE_NOTICE,   /* * anything else                  a = its first word */
+    LINE_ACTION,   /* * nick text                      a = nick */
+    LINE_NOTICE,   /* *** anything else                a = its first word */
     LINE_ERROR,    /* ! text */
-    LINE_WELCOME,  /* * welcome to hichat, NICK (N members here) ...  a, count */
-    LINE_JOIN,     /* * NICK joined                    a */
-    LINE_LEAVE,    /* * NICK left (REASON)             a */
-    LINE_RENAME,   /* * OLD is now known as NEW        a = old, b = new */
-    LINE_YOU_ARE,  /* * you are NICK, * you are already NICK   a */
-    LINE_WHO,      /* * N members: a, b, c             count, a = the list */
+    LINE_WELCOME,  /* *** welcome to hichat, NICK (N members here) ...  a, count */
+    LINE_JOIN,     /* *** NICK joined                  a */
+    LINE_LEAVE,    /* *** NICK left (REASON)           a */
+    LINE_RENAME,   /* *** OLD is now known as NEW      a = old, b = new */
+    LINE_YOU_ARE,  /* *** you are NICK, *** you are already NICK   a */
+    LINE_WHO,      /* *** N members: a, b, c           count, a = the list */
 } line_kind;
 
 typedef struct {
@@ -36,7 +38,7 @@ typedef struct {
     const char *a, *b; /* point into the parsed line */
     size_t alen, blen;
     size_t count;
-    size_t text; /* offset of the text after the prefix (MSG, PRIV_*, NOTICE: its start) */
+    size_t text; /* offset of the text after the prefix (MSG, PRIV_*, ACTION, NOTICE) */
 } line_info;
 
 /* What line s[0..n) is. Nicks it names are valid nicks (text_nick_invalid),

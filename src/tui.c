@@ -34,6 +34,7 @@
 #include "roster.h"
 #include "text.h"
 #include "util.h"
+#include "wording.h"
 
 #define ZWJ 0x200D
 /* A received line longer than this is cut (with "..." at its end). */
@@ -85,7 +86,6 @@ struct tui {
     roster members;
     size_t count;
     char me[NICK_MAX + 1];
-    int fresh;        /* nothing received yet on this connection */
     int who_hidden;   /* our own /who on joining: its reply is taken, not shown */
     size_t who_named; /* names of it seen so far */
     /* completion: repeated Tab cycles */
@@ -499,6 +499,7 @@ static int track(tui *t, const line_info *li)
             t->who_hidden = 0;
         return 1;
     case LINE_MSG:
+    case LINE_ACTION:
     case LINE_PRIV_IN: roster_add(&t->members, li->a, li->alen); return 0;
     default: return 0;
     }
@@ -511,11 +512,6 @@ void tui_line(tui *t, const char *line, size_t len)
     int style;
 
     line_parse(line, len, &li);
-    /* The greeting is the first line of a connection; anything later of its
-     * shape is someone's /me ("welcome" typing "/me to hichat, ..."). */
-    if (li.kind == LINE_WELCOME && !t->fresh)
-        li.kind = LINE_NOTICE;
-    t->fresh = 0;
     if (t->who_hidden && li.kind != LINE_WHO && t->who_named > 0)
         t->who_hidden = 0; /* the reply ended early: show what follows */
     if (track(t, &li))
@@ -532,16 +528,12 @@ void tui_line(tui *t, const char *line, size_t len)
     case LINE_JOIN:
     case LINE_LEAVE:
     case LINE_RENAME: flags |= F_NICK; break;
-    case LINE_NOTICE:
-        /* "* bob waves" is an action when bob is here */
-        if (li.alen && roster_has(&t->members, li.a, li.alen)) {
-            style = LINE_OTHER;
-            flags |= F_NICK;
-            li.text = 2 + li.alen + 1;
-            if (li.text < len && t->me[0] && !is_me(t, li.a, li.alen) &&
-                mentions(line + li.text, len - li.text, t->me, strlen(t->me)))
-                flags |= F_MENTION;
-        }
+    case LINE_ACTION:
+        style = LINE_OTHER;
+        flags |= F_NICK;
+        if (t->me[0] && !is_me(t, li.a, li.alen) &&
+            mentions(line + li.text, len - li.text, t->me, strlen(t->me)))
+            flags |= F_MENTION;
         break;
     default: break;
     }
@@ -571,7 +563,6 @@ void tui_state(tui *t, int connected, const char *fmt, ...)
         roster_clear(&t->members);
         t->count = 0;
         t->who_hidden = 0;
-        t->fresh = 1;
     }
     t->connected = connected;
     t->dirty = 1;
@@ -585,7 +576,7 @@ static void echo_own(tui *t, const char *line, size_t len)
     const char *me = t->me[0] ? t->me : "me";
     int n;
     if (len >= 4 && strncasecmp(line, "/me ", 4) == 0)
-        n = snprintf(s, sizeof s, "* %s %.*s", me, (int)(len - 4), line + 4);
+        n = snprintf(s, sizeof s, W_ACTION "%s %.*s", me, (int)(len - 4), line + 4);
     else if (len >= 2 && line[0] == '/' && line[1] == '/')
         n = snprintf(s, sizeof s, "<%s> %.*s", me, (int)(len - 1), line + 1);
     else
@@ -594,7 +585,7 @@ static void echo_own(tui *t, const char *line, size_t len)
         return;
     size_t sl = (size_t)n < sizeof s ? (size_t)n : sizeof s - 1;
     memset(&li, 0, sizeof li);
-    li.a = s + (s[0] == '<' ? 1 : 2);
+    li.a = s + (s[0] == '<' ? 1 : sizeof W_ACTION - 1);
     li.alen = strlen(me);
     li.text = (size_t)(li.a - s) + li.alen + (s[0] == '<' ? 2 : 1);
     keep(t, s, sl, &li, LINE_OTHER, F_NICK | F_OWN);
@@ -661,7 +652,7 @@ static void submit(tui *t)
         return;
     }
     if (t->h.send(t->h.data, line, len) < 0) {
-        tui_note(t, TUI_ERROR, "! not sent (%s); Up brings the line back",
+        tui_note(t, TUI_ERROR, W_ERROR "not sent (%s); Up brings the line back",
                  t->connected ? "the server is not reading" : "not connected");
         return;
     }

@@ -318,7 +318,7 @@ class LineSource:
         return self.nick
 
 
-GREETING_RE = re.compile(r"^\* welcome to hichat, ([^\s,(]+)")
+GREETING_RE = re.compile(r"^\*\*\* welcome to hichat, ([^\s,(]+)")
 
 
 # ---------------------------------------------------------------------------
@@ -827,7 +827,7 @@ def joined_clients(server, n, **kw):
         c = server.client(**kw)
         c.greeting()
         for other in clients:
-            other.expect("* %s joined" % c.nick)
+            other.expect("*** %s joined" % c.nick)
         clients.append(c)
     return clients
 

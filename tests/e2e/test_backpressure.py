@@ -145,7 +145,7 @@ def test_reset_client_partial_line_is_never_delivered_even_when_its_pause_is_due
         talker.reset()   # ...in the same pass as the reset
     finally:
         srv.send_signal(signal.SIGCONT)
-    watcher.expect("* %s left (connection reset)" % talker.nick)
+    watcher.expect("*** %s left (connection reset)" % talker.nick)
     watcher.assert_no_line(re.compile(r"half a messa"), within=0.6)
 
 

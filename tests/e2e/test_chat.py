@@ -21,23 +21,23 @@ def test_three_clients_chat_nick_collision_msg_who_quit():
     # alice and bob: `hichat connect --nick`; the third member: plain nc.
     a = HichatConnect(srv.port, nick="alice")
     ga = a.greeting()
-    a.expect("* %s is now known as alice" % ga)
+    a.expect("*** %s is now known as alice" % ga)
     srv.wait_log(r"^connect 127\.0\.0\.1:\d+ %s$" % re.escape(ga))
 
     b = HichatConnect(srv.port, nick="bob")
     gb = b.greeting()
-    b.expect("* %s is now known as bob" % gb)
-    a.expect("* %s joined" % gb)
-    a.expect("* %s is now known as bob" % gb)
+    b.expect("*** %s is now known as bob" % gb)
+    a.expect("*** %s joined" % gb)
+    a.expect("*** %s is now known as bob" % gb)
 
     c = Netcat(srv.port)
     gc = c.greeting()
     check(len({ga, gb, gc}) == 3, "default nicks not unique: %s %s %s" % (ga, gb, gc))
-    a.expect("* %s joined" % gc)
-    b.expect("* %s joined" % gc)
+    a.expect("*** %s joined" % gc)
+    b.expect("*** %s joined" % gc)
     c.sendline("/nick carol")
     for m in (a, b, c):
-        m.expect("* %s is now known as carol" % gc)
+        m.expect("*** %s is now known as carol" % gc)
 
     # every line reaches the other two as `<nick> text`, not the sender
     members = {"alice": a, "bob": b, "carol": c}
@@ -62,7 +62,7 @@ def test_three_clients_chat_nick_collision_msg_who_quit():
     assert_no_line_all((a, b, c), re.compile(r"known as (ALICE|Bob)$"), 0.3)
     # /nick without argument tells you who you are (still bob)
     b.sendline("/nick")
-    b.expect("* you are bob")
+    b.expect("*** you are bob")
 
     # private message: only the target gets it
     a.sendline("/msg bob psst, a secret")
@@ -73,20 +73,20 @@ def test_three_clients_chat_nick_collision_msg_who_quit():
 
     # /who lists everyone, the server's own member included
     c.sendline("/who")
-    m = c.expect_match(r"^\* (\d+) members: (.*)$")
+    m = c.expect_match(r"^\*\*\* (\d+) members: (.*)$")
     names = set(n.strip() for n in m.group(2).split(","))
     check(m.group(1) == "4" and names == {"alice", "bob", "carol", "server"},
           "/who reply %r, expected 4 members alice, bob, carol, server" % m.group(0))
 
     # /quit: announced exactly once, quitter's connection closes, connect exits 0
     b.sendline("/quit gotta go")
-    b.expect("* bye")
+    b.expect("*** bye")
     b.expect_eof(3)
     rc = b.wait(3)
     check(rc == 0, "hichat connect (bob) exited %s after /quit, expected 0" % rc)
     for m in (a, c):
-        m.expect("* bob left (quit: gotta go)")
-    assert_no_line_all((a, c), re.compile(r"^\* bob left"), 0.5)
+        m.expect("*** bob left (quit: gotta go)")
+    assert_no_line_all((a, c), re.compile(r"^\*\*\* bob left"), 0.5)
     srv.wait_log(r"^disconnect 127\.0\.0\.1:\d+ bob \(quit: gotta go\)$")
 
     # hichat connect: EOF on stdin -> shutdown(SHUT_WR) -> server closes -> exit 0
@@ -94,8 +94,8 @@ def test_three_clients_chat_nick_collision_msg_who_quit():
     rc = a.wait(3)
     check(rc == 0, "hichat connect (alice) exited %s after stdin EOF, expected 0; stderr %r"
           % (rc, a.stderr()))
-    c.expect("* alice left (connection closed)")
-    c.assert_no_line(re.compile(r"^\* alice left"), 0.3)
+    c.expect("*** alice left (connection closed)")
+    c.assert_no_line(re.compile(r"^\*\*\* alice left"), 0.3)
     srv.wait_log(r"^disconnect 127\.0\.0\.1:\d+ alice \(connection closed\)$")
 
     # the server's terminal is a member: room traffic on its stdout, no private messages
@@ -124,11 +124,11 @@ def test_command_errors_are_answered_not_ignored():
     a.sendline("/msg nosuchnick hello")
     a.expect(re.compile(r"^! "))
     a.sendline("/help")
-    a.expect(re.compile(r"^\* .*/msg"))
+    a.expect(re.compile(r"^\*\*\* .*/msg"))
     # commands are case-insensitive
     a.sendline("/NICK Zed")
-    a.expect("* %s is now known as Zed" % a.nick)
-    b.expect("* %s is now known as Zed" % a.nick)
+    a.expect("*** %s is now known as Zed" % a.nick)
+    b.expect("*** %s is now known as Zed" % a.nick)
     # //text sends the literal /text; empty lines are ignored
     a.send(b"\n\r\n//slash text\n")
     b.expect("<Zed> /slash text")
@@ -140,17 +140,17 @@ def test_command_errors_are_answered_not_ignored():
 def test_greeting_counts_serve_nick_is_a_member_quit_without_reason():
     srv = Server("--nick", "boss")
     a = srv.client()
-    a.expect(re.compile(r"^\* welcome to hichat, guest\d+ \(2 members here\); type /help for commands$"))
+    a.expect(re.compile(r"^\*\*\* welcome to hichat, guest\d+ \(2 members here\); type /help for commands$"))
     b = srv.client()
-    b.expect(re.compile(r"^\* welcome to hichat, guest\d+ \(3 members here\); type /help for commands$"))
+    b.expect(re.compile(r"^\*\*\* welcome to hichat, guest\d+ \(3 members here\); type /help for commands$"))
     a.nick = a.history[0].split()[4]
     b.nick = b.history[0].split()[4]
-    a.expect("* %s joined" % b.nick)
+    a.expect("*** %s joined" % b.nick)
     # the console's nick (serve --nick) is taken, ignoring case
     a.sendline("/nick BOSS")
     a.expect(re.compile(r'^! nick "BOSS" is in use$'))
     a.sendline("/who")
-    m = a.expect_match(r"^\* 3 members: (.*)$")
+    m = a.expect_match(r"^\*\*\* 3 members: (.*)$")
     check(set(x.strip() for x in m.group(1).split(",")) == {"boss", a.nick, b.nick},
           "/who: %r" % m.group(0))
     # a private message to the console shows up on the server's stdout
@@ -160,10 +160,10 @@ def test_greeting_counts_serve_nick_is_a_member_quit_without_reason():
     b.assert_no_line(re.compile("hello console"), 0.2)
     # /quit without a reason
     b.sendline("/QUIT")
-    b.expect("* bye")
+    b.expect("*** bye")
     b.expect_eof(3)
-    a.expect("* %s left (quit)" % b.nick)
-    srv.wait_log(r"^\* %s left \(quit\)$" % re.escape(b.nick), 3, stream="stdout")
+    a.expect("*** %s left (quit)" % b.nick)
+    srv.wait_log(r"^\*\*\* %s left \(quit\)$" % re.escape(b.nick), 3, stream="stdout")
 
 
 def test_line_sent_byte_by_byte_is_delivered_once_whole():
@@ -225,32 +225,32 @@ def test_sigkilled_client_mid_line_partial_text_never_delivered():
     # 1. a python process that sent a partial line, SIGKILLed ~20 ms later
     k = ProcClient([sys.executable, "-u", "-c", _PARTIAL_SENDER, str(srv.port)], name="partial-py")
     kn = k.greeting()
-    r.expect("* %s joined" % kn)
+    r.expect("*** %s joined" % kn)
     k.sendline("go")
     k.expect("sent", 3)
     time.sleep(0.02)
     k.kill(signal.SIGKILL)
     k.wait(3)
-    r.expect(re.compile(r"^\* %s left \(" % re.escape(kn)))
+    r.expect(re.compile(r"^\*\*\* %s left \(" % re.escape(kn)))
     r.assert_no_line(re.compile("partial|secret"), 0.6)  # past the 300 ms pause
 
     # 2. nc that got a partial line on stdin, SIGKILLed ~30 ms later
     n = Netcat(srv.port)
     nn = n.greeting()
-    r.expect("* %s joined" % nn)
+    r.expect("*** %s joined" % nn)
     n.send(b"nc partial secret")
     time.sleep(0.03)
     n.kill(signal.SIGKILL)
     n.wait(3)
 
-    r.expect(re.compile(r"^\* %s left \(" % re.escape(nn)))
+    r.expect(re.compile(r"^\*\*\* %s left \(" % re.escape(nn)))
     r.assert_no_line(re.compile("partial|secret"), 1.0)  # well past the 300 ms pause
     hist = r.history
     check(not any("partial" in l or "secret" in l for l in hist),
           "partial line delivered: %r" % [l for l in hist if "partial" in l])
     for nick in (kn, nn):
-        cnt = sum(1 for l in hist if l.startswith("* %s left" % nick))
-        check(cnt == 1, "'* %s left' seen %d times: %r" % (nick, cnt, hist))
+        cnt = sum(1 for l in hist if l.startswith("*** %s left" % nick))
+        check(cnt == 1, "'*** %s left' seen %d times: %r" % (nick, cnt, hist))
     check(not any("partial" in l for l in srv.stdout_lines()), "partial line on server stdout")
     check(srv.alive(), "server died")
 
@@ -260,7 +260,7 @@ def test_seed_client_hello_without_newline_reaches_member_after_quiet_pause():
     r = srv.client()
     r.greeting()
     sc = PyProc(os.path.join(E2E_DIR, "seed_client.py"), "127.0.0.1", srv.port)
-    nick = r.expect_match(r"^\* (\S+) joined$").group(1)
+    nick = r.expect_match(r"^\*\*\* (\S+) joined$").group(1)
     t0 = time.monotonic()
     sc.sendline("hello")  # the seed sends b"hello", no newline
     r.expect("<%s> hello" % nick, timeout=3)
@@ -270,7 +270,7 @@ def test_seed_client_hello_without_newline_reaches_member_after_quiet_pause():
     sc.expect(re.compile(r"welcome to hichat"), 3)  # its s.recv(1024) got the greeting
     sc.close_stdin()
     check(sc.wait(3) == 0, "seed client failed: %r" % sc.stderr())
-    r.expect("* %s left (connection closed)" % nick)
+    r.expect("*** %s left (connection closed)" % nick)
 
 
 def test_hichat_connect_prints_seed_server_hi_without_newline():
@@ -299,7 +299,7 @@ def test_a_crowd_past_announce_max_hears_no_joins_or_leaves_but_who_tells():
     a.assert_no_line(re.compile("joined"), 0.5)
     b.assert_no_line(re.compile("joined"), 0.1)
     a.sendline("/who")
-    m = a.expect_match(r"^\* 4 members: (.*)$")
+    m = a.expect_match(r"^\*\*\* 4 members: (.*)$")
     check(c.nick in m.group(1), m.group(0))
     # Talk still flows to everyone.
     c.sendline("hello crowd")
@@ -309,7 +309,7 @@ def test_a_crowd_past_announce_max_hears_no_joins_or_leaves_but_who_tells():
     # joining, is (3 remain); c's join was never told, so neither is its leave.
     b.sendline("/quit")
     b.expect_eof(3)
-    a.expect("* %s left (quit)" % b.nick)
+    a.expect("*** %s left (quit)" % b.nick)
     c.sendline("/quit")
     c.expect_eof(3)
     a.assert_no_line(re.compile("%s left" % re.escape(c.nick)), 0.5)
@@ -317,6 +317,6 @@ def test_a_crowd_past_announce_max_hears_no_joins_or_leaves_but_who_tells():
     # Back to two: a newcomer is announced again, and its leave too.
     d = srv.client()
     d.greeting()
-    a.expect("* %s joined" % d.nick)
+    a.expect("*** %s joined" % d.nick)
     d.sendline("/quit")
-    a.expect("* %s left (quit)" % d.nick)
+    a.expect("*** %s left (quit)" % d.nick)

@@ -15,7 +15,7 @@ import time
 from harness import (HichatConnect, ProcClient, Server, SkipTest, _register, check,
                      joined_clients, proc_cpu_seconds, proc_fds, proc_rss_kib, run_hichat)
 
-NOTICE_RE = re.compile(r"^\* ")
+NOTICE_RE = re.compile(r"^\*\*\* ")
 
 
 def stats(srv, timeout=5.0):
@@ -41,7 +41,7 @@ def test_per_ip_limit_refuses_with_a_reason_and_nobody_notices():
     # Another address is another count.
     d = srv.client(source="127.0.0.2")
     d.greeting()
-    a.expect("* %s joined" % d.nick)  # the refused one was never announced
+    a.expect("*** %s joined" % d.nick)  # the refused one was never announced
     # A slot freed on the address is a slot to use again.
     b.close()
     a.expect(re.compile(r"left \(connection (closed|reset)\)$"))  # reset: b left unread lines
@@ -61,7 +61,7 @@ def test_out_of_descriptors_sheds_with_a_reason_never_spins_and_recovers():
     for _ in range(room + 12):
         c = srv.client()
         line = c.read_line(5)
-        if line.startswith("* welcome"):
+        if line.startswith("*** welcome"):
             greeted.append(c)
         else:
             check(line == "! server busy: out of file descriptors; try again later",
@@ -119,7 +119,7 @@ def test_flood_control_lets_a_paste_through_holds_excess_and_kicks_a_flood():
                 kicked = line
         if kicked or a.eof:
             break
-    b.expect(re.compile(r"^\* %s left \(flooding\)$" % re.escape(a.nick)), timeout=6)
+    b.expect(re.compile(r"^\*\*\* %s left \(flooding\)$" % re.escape(a.nick)), timeout=6)
     srv.wait_log(r"^disconnect 127\.0\.0\.1:\d+ %s \(flooding\)$" % re.escape(a.nick))
     st = stats(srv)
     check(st["flood"] == "1", "the kick is counted: %s" % st)
@@ -142,7 +142,7 @@ def test_slowloris_line_never_finished_is_cut_after_line_timeout():
     slow.expect_eof()
     took = time.monotonic() - t0
     check(1.5 < took < 4.5, "cut after about 2 s, took %.1f s" % took)
-    b.expect("* %s left (line not finished in time)" % slow.nick)
+    b.expect("*** %s left (line not finished in time)" % slow.nick)
     b.assert_no_line(re.compile(r"xxx"), within=0.2)  # its partial line never went out
     # Lines that do finish, however slowly typed, are fine.
     b.sendline("normal")
@@ -257,7 +257,7 @@ def test_sigkill_clients_mid_line_during_a_broadcast_storm():
         seq = [int(l.split()[2]) for l in msgs if l.split()[1] == "s%d" % k]
         check(seq == list(range(n)), "sender %d: every line, in order" % k)
     for i in range(6):
-        mine = [l for l in leaves if l.startswith("* victim%d left" % i)]
+        mine = [l for l in leaves if l.startswith("*** victim%d left" % i)]
         check(len(mine) == 1, "victim%d's leave announced once: %r" % (i, mine))
     watcher.assert_no_line(re.compile(r"PARTIAL"), within=0.5)
     check(srv.alive(), "server alive")
@@ -274,7 +274,7 @@ def test_soak_10000_connect_chat_disconnect_cycles_returns_to_baseline():
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
             f = s.makefile("rb")
             line = f.readline()
-            check(line.startswith(b"* welcome"), "cycle %d greeted: %r" % (i, line))
+            check(line.startswith(b"*** welcome"), "cycle %d greeted: %r" % (i, line))
             s.sendall(b"soak %d\n" % i)
             if i % 3 == 0:  # some leave politely, some reset, some just close
                 s.sendall(b"/quit\n")
@@ -386,13 +386,13 @@ def _dead_peer(server_args, send_after_cut):
          "sys.stdout.write(s.recv(300).decode()); sys.stdout.flush(); time.sleep(60)" % srv.port],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     _register(_ProcTeardown(victim))
-    m = watcher.expect_match(re.compile(r"^\* (guest\d+) joined$"), timeout=10)
+    m = watcher.expect_match(re.compile(r"^\*\*\* (guest\d+) joined$"), timeout=10)
     nick = m.group(1)
     net.cut()
     t0 = time.monotonic()
     if send_after_cut:
         watcher.sendline("anyone there?")
-    watcher.expect("* %s left (connection timed out)" % nick, timeout=15)
+    watcher.expect("*** %s left (connection timed out)" % nick, timeout=15)
     srv.wait_log(r"^disconnect 10\.199\.0\.2:\d+ %s \(connection timed out\)$" % nick)
     return time.monotonic() - t0
 

@@ -69,6 +69,6 @@ def test_a_connection_that_leaves_at_once_is_never_announced():
     # One that stays is announced, and so is its leaving.
     stayer = srv.client()
     stayer.greeting()
-    member.expect("* %s joined" % stayer.nick)
+    member.expect("*** %s joined" % stayer.nick)
     stayer.shutdown_wr()
-    member.expect("* %s left (connection closed)" % stayer.nick)
+    member.expect("*** %s left (connection closed)" % stayer.nick)

@@ -20,7 +20,7 @@ def test_restart_on_same_port_right_after_sigterm_binds():
     b.expect("<%s> before restart" % a.nick)
     srv.terminate()
     for m in (a, b):
-        m.expect("* server shutting down", 2)
+        m.expect("*** server shutting down", 2)
         m.expect_eof(2)
         m.close()  # the server closed first, so its side is in TIME_WAIT
     rc = srv.wait(3)
@@ -43,7 +43,7 @@ def test_sighup_is_as_graceful_as_sigterm_and_removes_the_unix_socket():
     a, b = joined_clients(srv, 2)
     srv.send_signal(signal.SIGHUP)
     for m in (a, b):
-        m.expect(re.compile(r"^\*+ server shutting down$"), 2)
+        m.expect(re.compile(r"^\*\*\* server shutting down$"), 2)
         m.expect_eof(3)
     rc = srv.wait(4)
     check(rc == 0, "exit status %s after SIGHUP, expected 0" % rc)
@@ -67,12 +67,12 @@ def test_sigterm_notifies_members_closes_connections_exits_0_within_3s():
     a, b = joined_clients(srv, 2)
     hc = HichatConnect(srv.port)
     hn = hc.greeting()
-    a.expect("* %s joined" % hn)
-    b.expect("* %s joined" % hn)
+    a.expect("*** %s joined" % hn)
+    b.expect("*** %s joined" % hn)
     stuck = srv.client(rcvbuf=4096)  # never reads
-    sn = a.expect_match(r"^\* (\S+) joined$").group(1)
-    b.expect("* %s joined" % sn)
-    hc.expect("* %s joined" % sn)
+    sn = a.expect_match(r"^\*\*\* (\S+) joined$").group(1)
+    b.expect("*** %s joined" % sn)
+    hc.expect("*** %s joined" % sn)
     # ~6.5 MB: more than the kernel socket buffers hold (up to ~4 MB on loopback)
     batches, per = 200, 200
     for i in range(batches):
@@ -90,7 +90,7 @@ def test_sigterm_notifies_members_closes_connections_exits_0_within_3s():
     check(rc == 0, "exit status %s after SIGTERM, expected 0" % rc)
     check(dt < 3.0, "took %.2fs to exit after SIGTERM, expected < 3s" % dt)
     for m in (a, b, hc):
-        m.expect("* server shutting down", 1)
+        m.expect("*** server shutting down", 1)
         m.expect_eof(2)
     rc = hc.wait(2)
     check(rc == 0, "hichat connect exited %s when the server shut down; stderr %r" % (rc, hc.stderr()))
@@ -125,10 +125,10 @@ def test_ipv6_bind_loopback_and_dual_stack_any():
     check(srv.listen_line == "listening on [::1]:%d" % srv.port, "got %r" % srv.listen_line)
     hc = HichatConnect(srv.port, host="::1", nick="v6alice")
     hn = hc.greeting()
-    hc.expect("* %s is now known as v6alice" % hn)
+    hc.expect("*** %s is now known as v6alice" % hn)
     r = Client(srv.port, host="::1")
     r.greeting()
-    hc.expect("* %s joined" % r.nick)
+    hc.expect("*** %s joined" % r.nick)
     hc.sendline("hello over ipv6")
     r.expect("<v6alice> hello over ipv6")
     r.sendline("and back")
@@ -152,14 +152,14 @@ def test_ipv6_bind_loopback_and_dual_stack_any():
     c4.greeting()
     c6 = Client(srv2.port, host="::1")
     c6.greeting()
-    c4.expect("* %s joined" % c6.nick)
+    c4.expect("*** %s joined" % c6.nick)
     c4.sendline("from v4")
     c6.expect("<%s> from v4" % c4.nick)
     c6.sendline("from v6")
     c4.expect("<%s> from v6" % c6.nick)
     hc4 = HichatConnect(srv2.port, host="127.0.0.1", nick="v4connect")
     hc4.greeting()
-    c6.expect("* %s joined" % hc4.nick)
+    c6.expect("*** %s joined" % hc4.nick)
     c6.sendline("to everyone")
     hc4.expect("<%s> to everyone" % c6.nick)
 
@@ -170,7 +170,7 @@ def test_max_clients_2_third_gets_server_full_then_eof():
     c = srv.client()
     c.expect("! server full (max 2 clients); try again later", 3)
     c.expect_eof(3)
-    check(not any(l.startswith("* welcome") for l in c.history), "rejected client was greeted: %r" % c.history)
+    check(not any(l.startswith("*** welcome") for l in c.history), "rejected client was greeted: %r" % c.history)
     for m in (a, b):
         m.assert_no_line(re.compile(r"joined|left"), 0.3)
     a.sendline("still fine")
@@ -179,10 +179,10 @@ def test_max_clients_2_third_gets_server_full_then_eof():
     a.expect("<%s> me too" % b.nick)
     # a slot frees up when someone leaves
     b.close()
-    a.expect("* %s left (connection closed)" % b.nick)
+    a.expect("*** %s left (connection closed)" % b.nick)
     d = srv.client()
     d.greeting()
-    a.expect("* %s joined" % d.nick)
+    a.expect("*** %s joined" % d.nick)
     check(srv.alive(), "server died")
 
 

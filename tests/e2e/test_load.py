@@ -69,18 +69,18 @@ def test_broadcast_storm_with_abrupt_disconnects_server_survives_no_loss():
     watcher = keepers[0]
     watcher.lines_until_quiet(0.3, 3)
     for v in victims:
-        lines = [l for l in watcher.history if l.startswith("* %s left" % v.nick)]
+        lines = [l for l in watcher.history if l.startswith("*** %s left" % v.nick)]
         check(len(lines) == 1, "%s: departure of %s announced %d times: %r"
               % (watcher.name, v.nick, len(lines), lines))
         if v in reset_victims:
-            check(lines[0] == "* %s left (connection reset)" % v.nick, "got %r" % lines[0])
+            check(lines[0] == "*** %s left (connection reset)" % v.nick, "got %r" % lines[0])
         else:
-            check(lines[0] in ("* %s left (connection closed)" % v.nick,
-                               "* %s left (connection reset)" % v.nick), "got %r" % lines[0])
+            check(lines[0] in ("*** %s left (connection closed)" % v.nick,
+                               "*** %s left (connection reset)" % v.nick), "got %r" % lines[0])
 
     # the server still answers
     watcher.sendline("/who")
-    m = watcher.expect_match(r"^\* (\d+) members: (.*)$")
+    m = watcher.expect_match(r"^\*\*\* (\d+) members: (.*)$")
     names = set(x.strip() for x in m.group(2).split(","))
     want = set(c.nick for c in survivors) | {"server"}
     check(int(m.group(1)) == len(want) and names == want,
@@ -146,12 +146,12 @@ def test_thousand_clients_connect_at_once_and_all_receive_one_message():
                     line = raw.decode("utf-8", "backslashreplace")
                     st["lines"] += 1
                     if st["nick"] is None:
-                        m = re.match(r"^\* welcome to hichat, ([^\s,(]+)", line)
+                        m = re.match(r"^\*\*\* welcome to hichat, ([^\s,(]+)", line)
                         if m:
                             st["nick"] = m.group(1)
                             continue
-                    if line.startswith("<") or line.startswith("* 1001 members:") or \
-                            re.match(r"^\* \d+ members:", line):
+                    if line.startswith("<") or line.startswith("*** 1001 members:") or \
+                            re.match(r"^\*\*\* \d+ members:", line):
                         st["got"].append(line)
 
     pump(lambda: all(st["nick"] or st["eof"] for st in state.values()), 30,
@@ -188,7 +188,7 @@ def test_thousand_clients_connect_at_once_and_all_receive_one_message():
     def who_names():
         names = []
         for line in ast["got"]:
-            m = re.match(r"^\* 1001 members: (.*)$", line)
+            m = re.match(r"^\*\*\* 1001 members: (.*)$", line)
             if m:
                 names += [x.strip() for x in m.group(1).split(",") if x.strip()]
         return names
@@ -206,10 +206,10 @@ def test_client_that_never_reads_is_dropped_others_get_every_message():
     members = joined_clients(srv, 4)
     senders = members[:2]
     slow = srv.client(rcvbuf=4096)  # never calls recv
-    slow_nick = members[0].expect_match(r"^\* (\S+) joined$").group(1)
+    slow_nick = members[0].expect_match(r"^\*\*\* (\S+) joined$").group(1)
     for m in members[1:]:
-        m.expect("* %s joined" % slow_nick)
-    left_re = re.compile(r"^\* %s left \(" % re.escape(slow_nick))
+        m.expect("*** %s joined" % slow_nick)
+    left_re = re.compile(r"^\*\*\* %s left \(" % re.escape(slow_nick))
 
     counts = {s.nick: 0 for s in senders}
     pad = "y" * 200
@@ -247,7 +247,7 @@ def test_client_that_never_reads_is_dropped_others_get_every_message():
         _check_in_order(m, got, others, counts)
         m.lines_until_quiet(0.2, 2)
         lefts = [l for l in m.history if left_re.match(l)]
-        check(lefts == ["* %s left (output queue full)" % slow_nick],
+        check(lefts == ["*** %s left (output queue full)" % slow_nick],
               "%s saw departure notices %r, expected one '(output queue full)'" % (m.name, lefts))
     srv.wait_log(r"^disconnect 127\.0\.0\.1:\d+ %s \(output queue full\)$" % re.escape(slow_nick), 3)
     # the slow client's connection really is closed: reading it ends in EOF/reset

@@ -22,7 +22,7 @@ from harness import (HICHAT, ProcClient, Server, SkipTest, _kill_proc, check, fr
                      scan_for_sanitizer, tmpdir)
 
 TLS_NOTICE = "! this port speaks TLS: hichat connect --tls, ncat --ssl or openssl s_client"
-PASS_PROMPT = ("* password required: send /pass PASSWORD (hichat connect --password-file "
+PASS_PROMPT = ("*** password required: send /pass PASSWORD (hichat connect --password-file "
                "FILE does it for you)")
 FP_RE = re.compile(r"(?:[0-9A-F]{2}:){31}[0-9A-F]{2}")
 # No CA vouches for the certificate: OpenSSL says the first when the server
@@ -229,7 +229,7 @@ def expect_failure(r, status, *needles):
 def expect_joined(r, what):
     """A pipe-mode connect that got in and left at EOF on its stdin."""
     check(r.returncode == 0, "%s: exit %s; stderr: %s" % (what, r.returncode, r.stderr))
-    check(r.stdout.startswith("* welcome to hichat, "),
+    check(r.stdout.startswith("*** welcome to hichat, "),
           "%s: stdout starts with the greeting: %r" % (what, r.stdout[:200]))
 
 
@@ -262,10 +262,10 @@ def test_tls_server_with_a_ca_signed_certificate_chats_and_logs():
     # Two verified clients (by IP and by host name) in one room.
     a = connect(srv.port, "--tls-ca", pk.ca[0], "--nick", "alice", name="alice")
     a.greeting()
-    a.expect(re.compile(r"^\* guest\d+ is now known as alice$"))
+    a.expect(re.compile(r"^\*\*\* guest\d+ is now known as alice$"))
     b = connect(srv.port, "--tls-ca", pk.ca[0], "--nick", "bob", host="localhost", name="bob")
     b.greeting()
-    b.expect(re.compile(r"^\* guest\d+ is now known as bob$"))
+    b.expect(re.compile(r"^\*\*\* guest\d+ is now known as bob$"))
     a.sendline("over tls from alice")
     b.expect("<alice> over tls from alice")
     b.sendline("and back from bob")
@@ -275,7 +275,7 @@ def test_tls_server_with_a_ca_signed_certificate_chats_and_logs():
           "one tls line per connection: %s" % srv.stderr())
     # Pipe mode prints only what came over the wire, as without TLS: no
     # notes of the client's own on stdout.
-    check(all(l.startswith(("* ", "<")) for l in a.history), "clean stdout: %r" % a.history)
+    check(all(l.startswith(("*** ", "<")) for l in a.history), "clean stdout: %r" % a.history)
     a.close_stdin()
     b.close_stdin()
     check(a.wait(5) == 0 and b.wait(5) == 0, "both exit 0 at EOF")
@@ -380,18 +380,18 @@ def test_client_certificates_required_by_tls_client_ca():
     a = connect(srv.port, "--tls-ca", pk.ca[0], "--tls-cert", pk.client[0],
                 "--tls-key", pk.client[1], "--nick", "certified", name="certified")
     a.greeting()
-    a.expect(re.compile(r"^\* guest\d+ is now known as certified$"))
+    a.expect(re.compile(r"^\*\*\* guest\d+ is now known as certified$"))
     # Without one: refused, and told why.
     r = hichat(["connect", "127.0.0.1:%d" % srv.port, "--tls-ca", pk.ca[0]], input="sneak in\n")
     expect_failure(r, 1, "certificate required")
-    check("* welcome" not in r.stdout, "never greeted: %r" % r.stdout)
+    check("*** welcome" not in r.stdout, "never greeted: %r" % r.stdout)
     srv.wait_log(r"^tls 127\.0\.0\.1:\d+: TLS handshake: peer did not return a certificate$")
     # With one from another CA: rejected by the server.
     r = hichat(["connect", "127.0.0.1:%d" % srv.port, "--tls-ca", pk.ca[0],
                 "--tls-cert", pk.rogue_client[0], "--tls-key", pk.rogue_client[1]],
                input="sneak in\n")
     expect_failure(r, 1, "did not accept the client certificate")
-    check("* welcome" not in r.stdout, "never greeted: %r" % r.stdout)
+    check("*** welcome" not in r.stdout, "never greeted: %r" % r.stdout)
     srv.wait_log(r"^tls 127\.0\.0\.1:\d+: TLS handshake: certificate verify failed$")
     fails = re.findall(r"^disconnect 127\.0\.0\.1:\d+ - \(TLS handshake failed\)$",
                        srv.stderr(), re.M)
@@ -419,7 +419,7 @@ def test_client_refuses_certificates_it_cannot_verify_and_insecure_takes_any():
         expect_failure(r, 1, "its SHA-256 fingerprint: " + fp, "--tls-fingerprint " + fp)
         check(re.search(r"cannot verify the server's certificate: (%s)\n" % reason, r.stderr),
               "the reason is /%s/: %s" % (reason, r.stderr))
-        check("* welcome" not in r.stdout, "nothing shown from an untrusted server: %r"
+        check("*** welcome" not in r.stdout, "nothing shown from an untrusted server: %r"
               % r.stdout)
         check(read_known(xdg) == [], "nothing remembered: %r" % read_known(xdg))
 
@@ -534,7 +534,7 @@ def test_a_changed_certificate_is_refused_loudly_until_pinned_again():
     r = hichat(["connect", target, "--tls"], xdg=xdg, input="to the impostor\n")
     expect_failure(r, 1, "THE SERVER'S CERTIFICATE HAS CHANGED", fp1, fp2,
                    "--tls-fingerprint " + fp2)
-    check("* welcome" not in r.stdout, "nothing shown: %r" % r.stdout)
+    check("*** welcome" not in r.stdout, "nothing shown: %r" % r.stdout)
     check(sorted(read_known(xdg)) == sorted([other_line, "%s %s" % (target, fp1)]),
           "known_hosts untouched by a refusal: %r" % read_known(xdg))
     # Pinning the new one replaces the line; then plain --tls works again.
@@ -573,11 +573,11 @@ def test_password_gate_prompt_nick_and_login():
     g.sendline("/who")
     g.expect("! this room needs a password: send /pass PASSWORD first")
     g.sendline("/hello")
-    g.expect("* hi")
+    g.expect("*** hi")
     g.sendline("/nick carol")  # remembered for joining
     g.sendline("/pass " + PASSWORD)
-    g.expect(re.compile(r"^\* welcome to hichat, carol \(3 members here\)"))
-    m.expect("* carol joined")
+    g.expect(re.compile(r"^\*\*\* welcome to hichat, carol \(3 members here\)"))
+    m.expect("*** carol joined")
     # Nothing from the gate ever reached the room.
     g.sendline("now I may talk")
     m.expect("<carol> now I may talk")
@@ -607,7 +607,7 @@ def test_wrong_passwords_slow_down_and_three_end_the_connection():
     c.send("/pass guess one\n/hello\n")
     c.expect("! wrong password")
     t0 = time.monotonic()
-    c.expect("* hi", timeout=3)
+    c.expect("*** hi", timeout=3)
     held = time.monotonic() - t0
     check(0.8 <= held <= 2.0, "the next line held about 1 s, was %.2f s" % held)
     srv.wait_log(r"^wrong password from %s \(1 on this connection\)$" % re.escape(addr))
@@ -675,7 +675,7 @@ def test_pass_on_a_room_without_a_password_is_refused_and_never_broadcast():
     a.greeting()
     b = srv.client()
     b.greeting()
-    a.expect("* %s joined" % b.nick)
+    a.expect("*** %s joined" % b.nick)
     b.sendline("/pass hunter2")
     b.expect("! this room needs no password")
     b.sendline("/PASS hunter2")
@@ -693,8 +693,8 @@ def test_connect_with_password_file_over_tls():
     target = "127.0.0.1:%d" % srv.port
     w = connect(srv.port, "--tls-fingerprint", fp, "--password-file", pw, "--nick", "watch",
                 name="watch")
-    w.expect(re.compile(r"^\* welcome to hichat, watch "))
-    check(w.history[0].startswith("* welcome"), "the prompt is answered, not shown: %r"
+    w.expect(re.compile(r"^\*\*\* welcome to hichat, watch "))
+    check(w.history[0].startswith("*** welcome"), "the prompt is answered, not shown: %r"
           % w.history)
     # A line piped in at once waits for the login, then reaches the room.
     e = connect(srv.port, "--tls-fingerprint", fp, "--password-file", pw, "--nick", "early",
@@ -704,7 +704,7 @@ def test_connect_with_password_file_over_tls():
     w.expect("<early> said before the greeting")
     lines = e.expect_eof(5)
     check(e.wait(5) == 0, "exits 0 at EOF")
-    check(lines and lines[0].startswith("* welcome to hichat, early "), "greeted: %r" % lines)
+    check(lines and lines[0].startswith("*** welcome to hichat, early "), "greeted: %r" % lines)
     # A wrong password file: refused, with the file named.
     bad = password_file("not it\n", name="wrong")
     r = hichat(["connect", target, "--tls-fingerprint", fp, "--password-file", bad],
@@ -734,11 +734,11 @@ def test_hichat_openssl_s_client_and_ncat_share_one_tls_room():
     srv = tls_server(pk.leaf)
     h = connect(srv.port, "--tls-ca", pk.ca[0], "--nick", "hi", name="hichat-tls")
     h.greeting()
-    h.expect(re.compile(r"^\* guest\d+ is now known as hi$"))
+    h.expect(re.compile(r"^\*\*\* guest\d+ is now known as hi$"))
     s = ProcClient(["openssl", "s_client", "-quiet", "-verify_return_error", "-CAfile",
                     pk.ca[0], "-connect", "127.0.0.1:%d" % srv.port], name="s_client")
     s_nick = s.greeting()
-    h.expect("* %s joined" % s_nick)
+    h.expect("*** %s joined" % s_nick)
     s.sendline("from openssl s_client")
     h.expect("<%s> from openssl s_client" % s_nick)
     h.sendline("from hichat")
@@ -749,8 +749,8 @@ def test_hichat_openssl_s_client_and_ncat_share_one_tls_room():
     n = ProcClient(["ncat", "--ssl", "--ssl-verify", "--ssl-trustfile", pk.ca[0], "localhost",
                     str(srv.port)], name="ncat-ssl")
     n_nick = n.greeting()
-    h.expect("* %s joined" % n_nick)
-    s.expect("* %s joined" % n_nick)
+    h.expect("*** %s joined" % n_nick)
+    s.expect("*** %s joined" % n_nick)
     n.sendline("from ncat --ssl")
     h.expect("<%s> from ncat --ssl" % n_nick)
     s.expect("<%s> from ncat --ssl" % n_nick)
@@ -781,7 +781,7 @@ def test_allow_and_deny_over_ipv4():
     expect_denied(srv, srv.client(source="127.0.0.2"))
     three = srv.client(source="127.0.0.3")  # allowed, not denied
     three.greeting()
-    ok.expect("* %s joined" % three.nick)
+    ok.expect("*** %s joined" % three.nick)
     ok.assert_no_line(re.compile("joined"), within=0.3)  # the refused one never was
     # With an --allow, only matching addresses get in; deny wins over allow.
     srv2 = Server("--allow", "127.0.0.3/32", "--allow", "10.0.0.0/8")

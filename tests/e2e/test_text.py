@@ -106,13 +106,13 @@ def test_chinese_and_emoji_intact_through_nc_and_hichat_connect():
     r.greeting()
     n = Netcat(srv.port)
     nn = n.greeting()
-    r.expect("* %s joined" % nn)
+    r.expect("*** %s joined" % nn)
     hc = HichatConnect(srv.port, nick="小明")
     hn = hc.greeting()
-    hc.expect("* %s is now known as 小明" % hn)
+    hc.expect("*** %s is now known as 小明" % hn)
     for m in (r, n):
-        m.expect("* %s joined" % hn)
-        m.expect("* %s is now known as 小明" % hn)
+        m.expect("*** %s joined" % hn)
+        m.expect("*** %s is now known as 小明" % hn)
 
     text1 = "你好，世界 😀🎉"
     n.sendline(text1)

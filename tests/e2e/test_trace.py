@@ -80,7 +80,7 @@ def test_trace_matches_strace_for_server_and_client():
                         "127.0.0.1:%d" % port, "--nick", "tracer", "--trace=" + cli_trace],
                        input=b"hello\n/who\n", capture_output=True, timeout=20, env=env)
     check(r.returncode == 0, "client exit 0: %r" % r.stderr[-300:])
-    check(b"* 3 members: server, tracer" in r.stdout or b"members:" in r.stdout,
+    check(b"*** 3 members: server, tracer" in r.stdout or b"members:" in r.stdout,
           "the client got its /who reply: %r" % r.stdout[-300:])
     watcher.expect(re.compile(r"^<tracer> hello$"))
     # A refused connection, for an error result in the trace.
@@ -107,7 +107,7 @@ def test_trace_matches_strace_for_server_and_client():
           % (n1, n2, n3))
 
 
-STATS_RE = re.compile(r"^\* stats fd=(\d+) local=(\S+) peer=(\S+) state=(\S+) rtt=[\d.]+ms "
+STATS_RE = re.compile(r"^\*\*\* stats fd=(\d+) local=(\S+) peer=(\S+) state=(\S+) rtt=[\d.]+ms "
                       r"rttvar=[\d.]+ms cwnd=\d+ retrans=\d+/\d+ unacked=\d+ sendq=\d+ recvq=\d+ "
                       r"in=(\d+)B/(\d+) out=(\d+)B/(\d+)$")
 

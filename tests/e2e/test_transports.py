@@ -127,8 +127,8 @@ def test_udp_room_two_hichat_clients_and_a_tcp_member():
     tcp.greeting()
     a = HichatConnect(srv.port, nick="ua", extra=("--udp",))
     b = HichatConnect(srv.port, nick="ub", extra=("--udp",))
-    a.expect(re.compile(r"^\* welcome to hichat, ua \(\d members here\)"))
-    b.expect(re.compile(r"^\* welcome to hichat, ub \(\d members here\)"))
+    a.expect(re.compile(r"^\*\*\* welcome to hichat, ua \(\d members here\)"))
+    b.expect(re.compile(r"^\*\*\* welcome to hichat, ub \(\d members here\)"))
     a.sendline("datagram from ua")
     b.expect("<ua> datagram from ua")
     tcp.expect("<ua> datagram from ua")
@@ -136,10 +136,10 @@ def test_udp_room_two_hichat_clients_and_a_tcp_member():
     a.expect("<%s> stream to datagrams" % tcp.nick)
     b.expect("<%s> stream to datagrams" % tcp.nick)
     b.sendline("/who")
-    b.expect(re.compile(r"^\* 4 members: %s, server, ua, ub$" % tcp.nick))
-    a.close_stdin()  # EOF: /quit, "* bye", exit 0
+    b.expect(re.compile(r"^\*\*\* 4 members: %s, server, ua, ub$" % tcp.nick))
+    a.close_stdin()  # EOF: /quit, "*** bye", exit 0
     check(a.wait(5) == 0, "udp client exits 0 after /quit")
-    tcp.expect("* ua left (quit)")
+    tcp.expect("*** ua left (quit)")
     srv.wait_log(r"^disconnect udp:127\.0\.0\.1:\d+ ua \(quit\)$")
 
 
@@ -155,7 +155,7 @@ def test_udp_never_amplifies_toward_an_unproven_address():
     u.pump(0.3)
     check(u.received <= u.sent, "never more than received: %d > %d" % (u.received, u.sent))
     u.send(b"/join please, here are enough bytes for your answer, thank you, really\n")
-    m = u.expect(r"^\*+ udp: to receive the room, send /join ([0-9a-f]{32})$")
+    m = u.expect(r"^\*\*\* udp: to receive the room, send /join ([0-9a-f]{32})$")
     check(u.received <= u.sent, "the prompt fitted: %d <= %d" % (u.received, u.sent))
     u.send(b"/join " + b"0" * 32 + b"\n")  # a wrong token proves nothing
     for i in range(20):
@@ -164,7 +164,7 @@ def test_udp_never_amplifies_toward_an_unproven_address():
     check(u.received <= u.sent, "still never more than received: %d > %d"
           % (u.received, u.sent))
     u.send(b"/join " + m.group(1).encode() + b"\n")
-    u.expect(r"^\*+ welcome to hichat, guest\d+")
+    u.expect(r"^\*\*\* welcome to hichat, guest\d+")
     tcp.sendline("now you hear me")
     u.expect(r"^<%s> now you hear me$" % re.escape(tcp.nick))
 
@@ -173,7 +173,7 @@ def _udp_join(port, host="127.0.0.1"):
     """A raw UDP peer that proved its address; returns it and its nick."""
     u = Udp(port, host)
     u.send(b"/join " + b" " * 100 + b"\n")
-    m = u.expect(r"^\*+ udp: to receive the room, send /join ([0-9a-f]+)$")
+    m = u.expect(r"^\*\*\* udp: to receive the room, send /join ([0-9a-f]+)$")
     u.send(b"/join " + m.group(1).encode() + b"\n")
     return u
 
@@ -216,7 +216,7 @@ def test_udp_token_for_one_address_says_nothing_of_another():
     tcp.greeting()
     a = Udp(srv.port)
     a.send(b"/join " + b" " * 100 + b"\n")
-    m = a.expect(r"^\*+ udp: to receive the room, send /join ([0-9a-f]+)$")
+    m = a.expect(r"^\*\*\* udp: to receive the room, send /join ([0-9a-f]+)$")
     secret = _old_token_secret(m.group(1)[:16], _sockaddr_in(a.sock.getsockname()[1]))
     b = Udp(srv.port)
     b.send(b"\n")  # learn b's port; an empty line is a keepalive, unanswered
@@ -235,15 +235,15 @@ def test_udp_unproven_address_is_not_a_member_and_says_nothing():
     u.send(b"hello from nowhere " + b"h" * 80 + b"\n")
     tcp.assert_no_line(re.compile(r"hello from nowhere|joined"), within=0.4)
     tcp.sendline("/who")
-    tcp.expect(re.compile(r"^\*+ 2 members: %s, server$" % re.escape(tcp.nick)))
-    u.expect(r"^\*+ udp: to receive the room, send /join [0-9a-f]{32}$")
+    tcp.expect(re.compile(r"^\*\*\* 2 members: %s, server$" % re.escape(tcp.nick)))
+    u.expect(r"^\*\*\* udp: to receive the room, send /join [0-9a-f]{32}$")
 
 
 def test_udp_peers_count_toward_max_per_ip_and_max_clients():
     srv = Server("--udp", "--max-per-ip", "3", "--max-clients", "4")
     peers = [_udp_join(srv.port) for _ in range(3)]
     for p in peers:
-        p.expect(r"^\*+ welcome to hichat, guest\d+")
+        p.expect(r"^\*\*\* welcome to hichat, guest\d+")
     fourth = _udp_join(srv.port)  # a fourth source port of the same address
     fourth.expect(r"^! too many connections from your address \(max 3\); try again later$")
     c = srv.client()  # a TCP connection from the same address is refused too
@@ -259,7 +259,7 @@ def test_udp_peers_count_toward_max_per_ip_and_max_clients():
     d.bind(("127.0.0.2", 0))
     d.settimeout(5)
     d.connect(("127.0.0.1", srv.port))
-    check(re.match(rb"^\*+ welcome to hichat", d.recv(200)), "another address gets in")
+    check(re.match(rb"^\*\*\* welcome to hichat", d.recv(200)), "another address gets in")
     d.close()
 
 
@@ -268,7 +268,7 @@ def test_udp_line_length_is_max_line_exactly():
     tcp = srv.client()
     tcp.greeting()
     u = _udp_join(srv.port)
-    u.expect(r"^\*+ welcome to hichat, guest\d+")
+    u.expect(r"^\*\*\* welcome to hichat, guest\d+")
     u.send(b"y" * 200)  # exactly --max-line, no LF: a line
     tcp.expect(re.compile(r"^<guest\d+> y{200}$"))
     u.send(b"x" * 201)  # one byte more: refused, like a stream's line
@@ -284,9 +284,9 @@ def test_udp_with_real_nc_truncation_and_forgetting_silent_peers():
     tcp.greeting()
     nc = ProcClient(["nc", "-u", "127.0.0.1", str(srv.port)], name="nc-u")
     nc.sendline("/join " + "please " * 10)
-    m = nc.expect_match(re.compile(r"^\*+ udp: to receive the room, send /join ([0-9a-f]{32})$"))
+    m = nc.expect_match(re.compile(r"^\*\*\* udp: to receive the room, send /join ([0-9a-f]{32})$"))
     nc.sendline("/join " + m.group(1))
-    nc.expect(re.compile(r"^\*+ welcome to hichat, guest\d+"))
+    nc.expect(re.compile(r"^\*\*\* welcome to hichat, guest\d+"))
     tcp.sendline("hello nc -u")
     nc.expect("<%s> hello nc -u" % tcp.nick)
     # A datagram longer than the cap is detected (MSG_TRUNC) and refused.
@@ -295,7 +295,7 @@ def test_udp_with_real_nc_truncation_and_forgetting_silent_peers():
     u.expect(r"^! line too long \(max 200 bytes\); discarded$")
     tcp.assert_no_line(re.compile(r"xxxx"), within=0.3)
     # Silent peers are forgotten after --udp-timeout.
-    tcp.expect(re.compile(r"^\* guest\d+ left \(no datagram in time\)$"), timeout=4)
+    tcp.expect(re.compile(r"^\*\*\* guest\d+ left \(no datagram in time\)$"), timeout=4)
     srv.wait_log(r"^disconnect udp:127\.0\.0\.1:\d+ guest\d+ \(no datagram in time\)$")
 
 

@@ -166,7 +166,7 @@ def test_server_console_is_a_participant():
     check(port, "the console server never printed 'listening on'")
     c = Client(port)
     c.greeting()
-    t.wait_screen(r"\* guest\d+ joined")
+    t.wait_screen(r"\*\*\* guest\d+ joined")
     t.type_line("hello room")
     c.expect("<boss> hello room")
     t.keys("typing...")
@@ -176,14 +176,14 @@ def test_server_console_is_a_participant():
           "console input line intact: %r" % t.lines()[-1])
     t.key("C-u")
     t.type_line("/who")
-    t.wait_screen(r"\* 2 members: boss, guest\d+")
+    t.wait_screen(r"\*\*\* 2 members: boss, guest\d+")
     t.type_line("/stats")
-    t.wait_screen(r"\* stats clients=1 peak=1 accepted=1 lines_in=\d+")
-    t.wait_screen(r"\* conn guest\d+ fd=\d+ local=127\.0\.0\.1:%d peer=127\.0\.0\.1:\d+ "
+    t.wait_screen(r"\*\*\* stats clients=1 peak=1 accepted=1 lines_in=\d+")
+    t.wait_screen(r"\*\*\* conn guest\d+ fd=\d+ local=127\.0\.0\.1:%d peer=127\.0\.0\.1:\d+ "
                   r"state=ESTABLISHED rtt=[\d.]+ms rttvar=[\d.]+ms cwnd=\d+ retrans=\d+/\d+ "
                   r"unacked=\d+ sendq=\d+ recvq=\d+ in=\d+B/\d+ out=\d+B/\d+" % port)
     t.key("C-c")  # SIGINT from the terminal: clean shutdown
-    c.expect("* server shutting down")
+    c.expect("*** server shutting down")
     c.expect_eof()
     deadline = time.monotonic() + 5
     while t.alive() and time.monotonic() < deadline:

@@ -375,7 +375,7 @@ def test_tui_nick_colours_are_stable_and_styles_differ():
 
 def test_tui_neutralises_escape_sequences_and_bidi():
     def handler(conn, res):
-        conn.sendall(b"* welcome to hichat, me (1 member here)\n")
+        conn.sendall(b"*** welcome to hichat, me (1 member here)\n")
         conn.sendall(b"<evil> \x1b]0;pwned\x07title\x1b[2Jgone\x1b[31mred\n")
         conn.sendall(b"<evil> \xe2\x80\xaereversed\xe2\x81\xa6 \x9b end\n")
         conn.sendall(b"<long> " + b"y" * 5000 + b"\n")
@@ -438,7 +438,7 @@ def test_tui_local_help_clear_and_quit():
     t.wait_until(lambda s: all(not r.strip() for r in s.split("\n")[:t.height() - 2]),
                  "/clear empties the message area")
     t.type_line("/quit see you")
-    peer.expect("* loc left (quit: see you)")
+    peer.expect("*** loc left (quit: see you)")
     t.wait_until(lambda s: "EXIT=0" in s, "/quit ends with status 0")
 
 
@@ -481,25 +481,25 @@ def test_tui_reconnect_with_backoff_keeps_the_nick():
     srv2 = Server(port=port)
     watcher = srv2.client()
     watcher.greeting()
-    watcher.expect(re.compile(r"^\* guest\d+ is now known as stayer$"), timeout=10)
+    watcher.expect(re.compile(r"^\*\*\* guest\d+ is now known as stayer$"), timeout=10)
     t.wait_status(r"stayer \| \d+ members \| connected")
     t.key("C-c")
     t.wait_until(lambda s: "EXIT=0" in s, "Ctrl-C leaves, status 0")
-    watcher.expect(re.compile(r"^\* stayer left \(connection closed\)$"))
+    watcher.expect(re.compile(r"^\*\*\* stayer left \(connection closed\)$"))
 
 
 def test_no_tui_and_unknown_terminal_use_the_line_mode():
     srv = Server()
     t = Screen(srv.port, "--nick", "plain", "--no-tui")
-    t.wait_until(lambda s: re.search(r"(?m)^\* guest\d+ is now known as plain$", s),
+    t.wait_until(lambda s: re.search(r"(?m)^\*\*\* guest\d+ is now known as plain$", s),
                  "the line mode prints lines as they are")
     check(" | connected" not in t.screen(), "no status line with --no-tui")
     u = Screen(srv.port, "--nick", "dumb", env="TERM=dumb ")
-    u.wait_until(lambda s: re.search(r"(?m)^\* guest\d+ is now known as dumb$", s),
+    u.wait_until(lambda s: re.search(r"(?m)^\*\*\* guest\d+ is now known as dumb$", s),
                  "TERM=dumb falls back to the line mode")
     check("no full screen (TERM is dumb)" in u.stderr_text(), "and says why: %r" % u.stderr_text())
     v = Screen(srv.port, "--nick", "odd", env="TERM=no-such-terminal ")
-    v.wait_until(lambda s: re.search(r"(?m)^\* guest\d+ is now known as odd$", s),
+    v.wait_until(lambda s: re.search(r"(?m)^\*\*\* guest\d+ is now known as odd$", s),
                  "a TERM without a terminal description falls back to the line mode")
     check("no full screen (no terminal description for TERM=no-such-terminal)"
           in v.stderr_text(), "and says why: %r" % v.stderr_text())

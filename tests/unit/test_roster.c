@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "dialect.h"
 #include "roster.h"
 
 static line_info L;
@@ -20,6 +21,23 @@ static int parsed(const char *s, line_kind k, const char *a, const char *b, size
     return L.count == count;
 }
 
+/* c, an encoded line, parses as kind with a, b and count (as parsed()); c
+ * is released. */
+static int round_trip(chunk *c, line_kind k, const char *a, const char *b, size_t count)
+{
+    char line[256];
+    int ok = c->len > 0 && c->len < sizeof line && c->data[c->len - 1] == '\n';
+    if (ok) {
+        memcpy(line, c->data, c->len - 1);
+        line[c->len - 1] = '\0';
+        ok = parsed(line, k, a, b, count);
+        if (!ok)
+            printf("  round trip of \"%s\" parsed as kind %d\n", line, (int)L.kind);
+    }
+    chunk_unref(c);
+    return ok;
+}
+
 #define XIAOMING "\xe5\xb0\x8f\xe6\x98\x8e" /* 小明 */
 
 void test_roster(void)
@@ -30,26 +48,40 @@ void test_roster(void)
     CHECK(parsed("*bob* psst", LINE_PRIV_IN, "bob", NULL, 0) && L.text == 6);
     CHECK(parsed("-> *bob* psst", LINE_PRIV_OUT, "bob", NULL, 0) && L.text == 9);
     CHECK(parsed("! nick \"x y\" is in use", LINE_ERROR, NULL, NULL, 0) && L.text == 2);
-    CHECK(parsed("* welcome to hichat, guest7 (3 members here); type /help for commands",
+    CHECK(parsed("*** welcome to hichat, guest7 (3 members here); type /help for commands",
                  LINE_WELCOME, "guest7", NULL, 3));
-    CHECK(parsed("* welcome to hichat, solo (1 member here); type /help", LINE_WELCOME, "solo",
+    CHECK(parsed("*** welcome to hichat, solo (1 member here); type /help", LINE_WELCOME, "solo",
                  NULL, 1));
-    CHECK(parsed("* alice joined", LINE_JOIN, "alice", NULL, 0));
-    CHECK(parsed("* alice left (quit: bye now)", LINE_LEAVE, "alice", NULL, 0));
-    CHECK(parsed("* alice left (connection closed)", LINE_LEAVE, "alice", NULL, 0));
-    CHECK(parsed("* al is now known as alice", LINE_RENAME, "al", "alice", 0));
-    CHECK(parsed("* you are alice", LINE_YOU_ARE, "alice", NULL, 0));
-    CHECK(parsed("* you are already alice", LINE_YOU_ARE, "alice", NULL, 0));
-    CHECK(parsed("* 3 members: alice, bob, carol", LINE_WHO, "alice, bob, carol", NULL, 3));
-    CHECK(parsed("* 1 member: me", LINE_WHO, "me", NULL, 1));
+    CHECK(parsed("*** alice joined", LINE_JOIN, "alice", NULL, 0));
+    CHECK(parsed("*** alice left (quit: bye now)", LINE_LEAVE, "alice", NULL, 0));
+    CHECK(parsed("*** alice left (connection closed)", LINE_LEAVE, "alice", NULL, 0));
+    CHECK(parsed("*** al is now known as alice", LINE_RENAME, "al", "alice", 0));
+    CHECK(parsed("*** you are alice", LINE_YOU_ARE, "alice", NULL, 0));
+    CHECK(parsed("*** you are already alice", LINE_YOU_ARE, "alice", NULL, 0));
+    CHECK(parsed("*** 3 members: alice, bob, carol", LINE_WHO, "alice, bob, carol", NULL, 3));
+    CHECK(parsed("*** 1 member: me", LINE_WHO, "me", NULL, 1));
+    CHECK(parsed("*** bye", LINE_NOTICE, "bye", NULL, 0) && L.text == 4);
+    CHECK(parsed("* bob waves", LINE_ACTION, "bob", NULL, 0) && L.text == 6);
+    CHECK(parsed("* " XIAOMING " waves", LINE_ACTION, XIAOMING, NULL, 0) && L.text == 9);
+    /* a member's /me is an action, whatever it says: never a notice */
+    CHECK(parsed("* alice left (quit: bye)", LINE_ACTION, "alice", NULL, 0));
+    CHECK(parsed("* alice joined", LINE_ACTION, "alice", NULL, 0));
+    CHECK(parsed("* al is now known as alice", LINE_ACTION, "al", NULL, 0));
+    CHECK(parsed("* welcome to hichat, x (1 member here)", LINE_ACTION, "welcome", NULL, 0));
+    CHECK(parsed("* you are alice", LINE_ACTION, "you", NULL, 0));
+    CHECK(parsed("* 3 members: a, b", LINE_OTHER, NULL, NULL, 0) ||
+          parsed("* 3 members: a, b", LINE_ACTION, "3", NULL, 0));
     /* near misses are notices or plain lines, never half-parsed */
-    CHECK(parsed("* bob waves", LINE_NOTICE, "bob", NULL, 0) && L.text == 2);
-    CHECK(parsed("* the whole room joined", LINE_NOTICE, "the", NULL, 0));
-    CHECK(parsed("* a b is now known as c", LINE_NOTICE, NULL, NULL, 0));
-    CHECK(parsed("* x left early", LINE_NOTICE, NULL, NULL, 0));
-    CHECK(parsed("* you are not welcome", LINE_NOTICE, NULL, NULL, 0));
-    CHECK(parsed("* welcome to hichat, a b (3 members here)", LINE_NOTICE, NULL, NULL, 0));
-    CHECK(parsed("* 3 apples: a, b", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("*** the whole room joined", LINE_NOTICE, "the", NULL, 0));
+    CHECK(parsed("*** a b is now known as c", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("*** x left early", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("*** x left (", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("*** you are not welcome", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("*** welcome to hichat, a b (3 members here)", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("*** 3 apples: a, b", LINE_NOTICE, NULL, NULL, 0));
+    CHECK(parsed("* a:b waves", LINE_OTHER, NULL, NULL, 0));
+    CHECK(parsed("* bob", LINE_OTHER, NULL, NULL, 0));
+    CHECK(parsed("** x", LINE_OTHER, NULL, NULL, 0));
     CHECK(parsed("<a b> hi", LINE_OTHER, NULL, NULL, 0));
     CHECK(parsed("<alice>hi", LINE_OTHER, NULL, NULL, 0));
     CHECK(parsed("<alice>", LINE_OTHER, NULL, NULL, 0));
@@ -60,9 +92,13 @@ void test_roster(void)
     CHECK(parsed("<\x1b[31m> hi", LINE_OTHER, NULL, NULL, 0));
     /* every prefix of every shape parses without reading past its end */
     {
-        static const char *const all[] = {"* welcome to hichat, guest7 (3 members here)",
-                                          "* al is now known as alice", "-> *bob* x",
-                                          "* 12 members: a, b", "* you are already x"};
+        static const char *const all[] = {"*** welcome to hichat, guest7 (3 members here)",
+                                          "*** al is now known as alice",
+                                          "-> *bob* x",
+                                          "*** 12 members: a, b",
+                                          "*** you are already x",
+                                          "*** x left (why)",
+                                          "* bob waves"};
         for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
             for (size_t n = 0; n <= strlen(all[i]); n++) {
                 char copy[64];
@@ -70,6 +106,35 @@ void test_roster(void)
                 line_parse(copy, n, &L);
                 CHECK(L.alen <= n && L.text <= n);
             }
+    }
+
+    /* the server's encoders and the client's parser share wording.h: what one
+     * spells, the other reads back */
+    {
+        CHECK(round_trip(dialect_welcome("guest7", 3), LINE_WELCOME, "guest7", NULL, 3));
+        CHECK(round_trip(dialect_welcome("solo", 1), LINE_WELCOME, "solo", NULL, 1));
+        CHECK(round_trip(dialect_joined("alice"), LINE_JOIN, "alice", NULL, 0));
+        CHECK(round_trip(dialect_left("alice", "quit: bye"), LINE_LEAVE, "alice", NULL, 0));
+        CHECK(round_trip(dialect_renamed("al", "alice"), LINE_RENAME, "al", "alice", 0));
+        CHECK(round_trip(dialect_notice(W_YOU_ARE "%s", "bob"), LINE_YOU_ARE, "bob", NULL, 0));
+        CHECK(round_trip(dialect_notice("2" W_MEMBERS "a, b"), LINE_WHO, "a, b", NULL, 2));
+        CHECK(round_trip(dialect_action("alice", "left (quit: bye)", 16), LINE_ACTION, "alice",
+                         NULL, 0));
+        CHECK(round_trip(dialect_message("bob", "hi", 2), LINE_MSG, "bob", NULL, 0));
+        CHECK(round_trip(dialect_private("bob", "hi", 2), LINE_PRIV_IN, "bob", NULL, 0));
+        CHECK(round_trip(dialect_private_echo("bob", "hi", 2), LINE_PRIV_OUT, "bob", NULL, 0));
+        /* no member's line starts like a notice, whatever its text */
+        static const char *const texts[] = {"", "joined", "left (quit: bye)", "*** x joined"};
+        for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+            chunk *m[] = {dialect_message("a", texts[i], strlen(texts[i])),
+                          dialect_action("a", texts[i], strlen(texts[i])),
+                          dialect_private("a", texts[i], strlen(texts[i])),
+                          dialect_private_echo("a", texts[i], strlen(texts[i]))};
+            for (size_t j = 0; j < 4; j++) {
+                CHECK(memcmp(m[j]->data, W_NOTICE, sizeof W_NOTICE - 1) != 0);
+                chunk_unref(m[j]);
+            }
+        }
     }
 
     /* the set: sorted, unique ignoring case, removable */
