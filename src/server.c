@@ -55,6 +55,7 @@
 #include "tls.h"
 #include "trace.h"
 #include "util.h"
+#include "wording.h"
 
 /* Bytes taken from a socket per read; one read per readiness keeps the loop
  * fair between busy and quiet clients. */
@@ -100,8 +101,11 @@
 #define QUIT_REASON_MAX 160
 /* /stats lists at most this many connections. */
 #define STATS_CONNS_MAX 100
-/* /who replies are wrapped at about this many bytes per line. */
+/* /who replies are wrapped at about this many bytes per line, and sent to
+ * a connection a page of this many bytes at a time, each page costing one
+ * line of flood control (see cmd_who). */
 #define WHO_LINE 400
+#define WHO_PAGE 4096
 /* Sniffing the first bytes of a connection: at least this many, of which
  * more than BINARY_PERCENT are not text, make it binary junk. */
 #define SNIFF_MIN      16
@@ -228,6 +232,10 @@ typedef struct conn {
     char want_nick[NICK_MAX + 1]; /* asked for (/nick) before the password */
     struct conn *next_pending, *next_leave, *next_dead;
     struct conn *prev_parked, *next_parked;
+    struct who_cursor {
+        char after[NICK_MAX + 1]; /* the last nick listed */
+        size_t total;             /* members when it was asked */
+    } *who;                       /* a /who still being listed, owned; or NULL */
     struct conn *prev_all, *next_all;
     char addr[NET_ADDRSTRLEN];
 } conn;
@@ -345,6 +353,8 @@ static int is_open(const conn *c)
 
 static void conn_close(conn *c, enum reason why, int graceful);
 static void conn_rearm(conn *c);
+static void who_next(conn *c);
+static int take_token(conn *c);
 static void conn_io(loop *l, int fd, void *data, int mask);
 static void conn_readable(conn *c);
 static void conn_read(conn *c);
@@ -555,6 +565,7 @@ static void conn_flush(conn *c)
         return;
     }
     conn_interest(c, rmask);
+    who_next(c); /* it has read the last page */
 }
 
 /* ---- closing ---- */
@@ -574,6 +585,7 @@ static void conn_free(conn *c)
     free(c->stage);
     free(c->in);
     free(c->why_text);
+    free(c->who);
     if (c->prev_all)
         c->prev_all->next_all = c->next_all;
     else
@@ -645,7 +657,7 @@ static int tell_join(server *s, member *m)
 {
     if (!room_announces(s))
         return 0;
-    chunk *ch = dialect_notice("%s joined", m->nick);
+    chunk *ch = dialect_joined(m->nick);
     room_broadcast_older(s->room, ch, m);
     chunk_unref(ch);
     return 1;
@@ -655,7 +667,7 @@ static int tell_join(server *s, member *m)
 static void tell_leave(server *s, const member *m, int heard, const char *why)
 {
     if (!s->stopping && heard && room_announces(s))
-        broadcast(s, dialect_notice("%s left (%s)", m->nick, why), NULL);
+        broadcast(s, dialect_left(m->nick, why), NULL);
 }
 
 static void announce_leaves(server *s)
@@ -794,40 +806,84 @@ static const char *const help_lines[] = {
     "  /who             list who is here",
     "  /quit [REASON]   leave",
     "  /help            this list",
-    "  /hello           the server answers \"* hi\" (hichat hello)",
+    "  /hello           the server answers \"" W_NOTICE W_HI "\" (hichat hello)",
     "  //TEXT           send a message that starts with /",
     "anything else you type goes to everyone",
 };
 
-static int cmp_nick(const void *a, const void *b)
+/* One page of /who: names after `after` (NICK_MAX + 1 bytes, updated to the
+ * last one listed) in lines of about WHO_LINE bytes, up to WHO_PAGE bytes,
+ * each line "N members: a, b, c". Returns 1 when the list is done. */
+static int who_page(server *s, member *m, char *after, size_t total)
 {
-    const member *x = *(member *const *)a, *y = *(member *const *)b;
-    int r = ascii_casecmp(x->nick, y->nick);
-    return r ? r : strcmp(x->nick, y->nick);
-}
-
-static void cmd_who(server *s, member *m)
-{
-    size_t n = room_count(s->room);
-    member **all = xmalloc(n * sizeof *all);
+    member *batch[64];
     char line[WHO_LINE + NICK_MAX + 64];
-    size_t len = 0;
+    size_t len = 0, bytes = 0;
 
-    for (size_t i = 0; i < n; i++)
-        all[i] = room_member(s->room, i);
-    qsort(all, n, sizeof *all, cmp_nick);
-    for (size_t i = 0; i < n; i++) {
-        if (len == 0)
-            len = (size_t)snprintf(line, sizeof line, "%zu member%s: %s", n, n == 1 ? "" : "s",
-                                   all[i]->nick);
-        else
-            len += (size_t)snprintf(line + len, sizeof line - len, ", %s", all[i]->nick);
-        if (len >= WHO_LINE || i + 1 == n) {
-            reply(m, dialect_notice("%s", line));
-            len = 0;
+    for (;;) {
+        size_t k = room_page(s->room, after, batch, ARRAY_LEN(batch));
+        for (size_t i = 0; i < k; i++) {
+            if (len == 0)
+                len = (size_t)snprintf(line, sizeof line, "%zu%s%s", total,
+                                       total == 1 ? W_MEMBER : W_MEMBERS, batch[i]->nick);
+            else
+                len += (size_t)snprintf(line + len, sizeof line - len, W_MEMBERS_SEP "%s",
+                                        batch[i]->nick);
+            snprintf(after, NICK_MAX + 1, "%s", batch[i]->nick);
+            if (len >= WHO_LINE) {
+                reply(m, dialect_notice("%s", line));
+                bytes += len;
+                len = 0;
+                if (bytes >= WHO_PAGE)
+                    return 0;
+            }
+        }
+        if (k < ARRAY_LEN(batch)) {
+            if (len > 0)
+                reply(m, dialect_notice("%s", line));
+            return 1;
         }
     }
-    free(all);
+}
+
+/* /who. A crowd's list is not made at once: a connection gets a page, then
+ * the next each time it has read the last (who_next), each page paid for
+ * like a line, so a big room's list neither stalls the loop nor fills the
+ * asker's queue. The console and UDP members get it whole. */
+static void cmd_who(server *s, member *m)
+{
+    char after[NICK_MAX + 1] = "";
+    size_t total = room_count(s->room);
+
+    if (m->kind != M_CONN) {
+        while (!who_page(s, m, after, total)) {
+        }
+        return;
+    }
+    conn *c = as_conn(m);
+    free(c->who);
+    c->who = NULL;
+    if (who_page(s, m, after, total))
+        return;
+    c->who = xmalloc(sizeof *c->who);
+    memcpy(c->who->after, after, sizeof after);
+    c->who->total = total;
+}
+
+/* The next page of c's /who once it has read the last one, if its flood
+ * control has a line to spare; else its timer comes back for it. */
+static void who_next(conn *c)
+{
+    if (!c->who || !is_open(c) || conn_unsent(c))
+        return;
+    if (!take_token(c)) {
+        conn_rearm(c);
+        return;
+    }
+    if (who_page(c->s, &c->m, c->who->after, c->who->total)) {
+        free(c->who);
+        c->who = NULL;
+    }
 }
 
 static void cmd_nick(server *s, member *m, const char *arg, size_t len)
@@ -836,7 +892,7 @@ static void cmd_nick(server *s, member *m, const char *arg, size_t len)
     char nick[NICK_MAX + 1];
 
     if (len == 0) {
-        reply(m, dialect_notice("you are %s", m->nick));
+        reply(m, dialect_notice(W_YOU_ARE "%s", m->nick));
         return;
     }
     if ((why = text_nick_invalid(arg, len)) != NULL) {
@@ -852,10 +908,10 @@ static void cmd_nick(server *s, member *m, const char *arg, size_t len)
         return;
     }
     if (strcmp(nick, m->nick) == 0) {
-        reply(m, dialect_notice("you are already %s", nick));
+        reply(m, dialect_notice(W_YOU_ARE_ALREADY "%s", nick));
         return;
     }
-    chunk *ch = dialect_notice("%s is now known as %s", m->nick, nick);
+    chunk *ch = dialect_renamed(m->nick, nick);
     if (!is_console(s, m))
         logmsg(s, "nick %s %s %s", member_addr(m), m->nick, nick);
     room_rename(s->room, m, nick);
@@ -959,7 +1015,7 @@ static void command(server *s, member *m, const char *line, size_t len)
     } else if (IS("stats")) {
         cmd_stats(s, m);
     } else if (IS("hello")) {
-        reply(m, dialect_notice("hi")); /* the course's hello/hi: hichat hello */
+        reply(m, dialect_notice(W_HI)); /* the course's hello/hi: hichat hello */
     } else if (IS("pass")) {
         /* Never echoed, never sent to the room: a client that sends its
          * password unasked (or twice) learns only that it is not needed. */
@@ -1007,7 +1063,7 @@ static void conn_quit(server *s, member *m, const char *why, size_t len)
         return;
     }
     conn *c = as_conn(m);
-    reply(m, dialect_notice("bye"));
+    reply(m, dialect_notice(W_BYE));
     if (len > 0) {
         if (len > QUIT_REASON_MAX)
             len = QUIT_REASON_MAX; /* may cut a character: cleaning shows U+FFFD */
@@ -1109,6 +1165,16 @@ static int take_token(conn *c)
     return bucket_take(c->s, &c->tokens, &c->refill_ms);
 }
 
+/* When c's flood bucket next has a whole line (now, if it has one). */
+static uint64_t token_due(const conn *c)
+{
+    const server *s = c->s;
+    if (s->opt.msg_rate <= 0 || c->tokens >= 1000)
+        return 0;
+    uint64_t need = 1000 - c->tokens;
+    return c->refill_ms + (need + (uint64_t)s->opt.msg_rate - 1) / (uint64_t)s->opt.msg_rate;
+}
+
 /* Arms c's one timer for the earliest thing it waits for. */
 static void conn_rearm(conn *c)
 {
@@ -1123,14 +1189,9 @@ static void conn_rearm(conn *c)
         next = c->join_due_ms;
     if (c->flags & C_THROTTLED) {
         /* Held back: until a token is due, and not before the hold ends. */
-        uint64_t at = c->hold_until;
-        if (s->opt.msg_rate > 0 && c->tokens < 1000) {
-            uint64_t need = 1000 - c->tokens;
-            uint64_t due =
-                c->refill_ms + (need + (uint64_t)s->opt.msg_rate - 1) / (uint64_t)s->opt.msg_rate;
-            if (due > at)
-                at = due;
-        }
+        uint64_t at = c->hold_until, due = token_due(c);
+        if (due > at)
+            at = due;
         if (at < next)
             next = at;
     } else if (!(c->flags & C_PARKED)) {
@@ -1144,6 +1205,8 @@ static void conn_rearm(conn *c)
     }
     if ((c->flags & C_OVER) && behind_due(c) < next)
         next = behind_due(c);
+    if (c->who && !conn_unsent(c) && token_due(c) < next)
+        next = token_due(c); /* the next page of /who */
     if (next == UINT64_MAX)
         loop_timer_cancel(s->l, &c->timer);
     else
@@ -1279,9 +1342,7 @@ static void conn_enter(conn *c)
     room_join(s->room, &c->m, nick);
     c->join_due_ms = loop_now(s->l) + JOIN_QUIET_MS;
     size_t n = room_count(s->room);
-    reply(&c->m, dialect_notice("welcome to hichat, %s (%zu member%s here); type /help "
-                                "for commands",
-                                nick, n, n == 1 ? "" : "s"));
+    reply(&c->m, dialect_welcome(nick, n));
     if (wl && strcmp(nick, c->want_nick) != 0)
         reply(&c->m, dialect_error("nick \"%s\" is in use", c->want_nick));
     logmsg(s, "connect %s %s", c->addr, nick);
@@ -1298,7 +1359,7 @@ static void conn_ready(conn *c)
     }
     c->flags |= C_AUTH;
     c->gate_due = loop_now(s->l) + LOGIN_MS;
-    reply(&c->m, dialect_notice("password required: send /pass PASSWORD (hichat connect "
+    reply(&c->m, dialect_notice(W_PASSWORD ": send /pass PASSWORD (hichat connect "
                                 "--password-file FILE does it for you)"));
     conn_rearm(c);
 }
@@ -1358,7 +1419,7 @@ static void gate_line(conn *c, const char *line, size_t len)
     } else if (IS("quit")) {
         conn_quit(s, &c->m, arg, alen);
     } else if (IS("hello")) {
-        reply(&c->m, dialect_notice("hi"));
+        reply(&c->m, dialect_notice(W_HI));
     } else if (len > 0) {
         reply(&c->m, dialect_error("this room needs a password: send /pass PASSWORD first"));
     }
@@ -1515,6 +1576,7 @@ static void conn_timer(loop *l, loop_timer *t)
     }
     if (!(c->flags & C_ANNOUNCED) && now >= c->join_due_ms)
         announce_join(c);
+    who_next(c);
     if ((c->flags & C_THROTTLED) && !(c->flags & C_PARKED)) {
         conn_release(c);
         return;
@@ -2069,7 +2131,7 @@ static void udp_quit(server *s, member *m, const char *why, size_t len)
 {
     udp_peer *p = as_udp(m);
     char text[QUIT_REASON_MAX + 8] = "quit";
-    reply(m, dialect_notice("bye"));
+    reply(m, dialect_notice(W_BYE));
     if (len > 0) {
         size_t cl = text_clean(why, len > QUIT_REASON_MAX ? QUIT_REASON_MAX : len, s->clean);
         snprintf(text, sizeof text, "quit: %.*s", (int)cl, s->clean);
@@ -2140,7 +2202,7 @@ static void udp_ask_token(udp_peer *p)
 {
     char tok[UDP_TOKEN_LEN + 1];
     udp_token(p->s, p, tok);
-    reply(&p->m, dialect_notice("udp: to receive the room, send /join %s", tok));
+    reply(&p->m, dialect_notice(W_UDP_JOIN "%s", tok));
 }
 
 /* The candidate p proved its address: it joins like a connection, within
@@ -2183,9 +2245,7 @@ static int udp_admit(udp_peer *p)
     room_join(s->room, &p->m, nick);
     logmsg(s, "connect %s %s", p->addr_text, nick);
     size_t n = room_count(s->room);
-    reply(&p->m, dialect_notice("welcome to hichat, %s (%zu member%s here); type /help for "
-                                "commands",
-                                nick, n, n == 1 ? "" : "s"));
+    reply(&p->m, dialect_welcome(nick, n));
     udp_announce(&p->m);
     return 0;
 }
@@ -2369,7 +2429,7 @@ void server_shutdown(server *s)
     logmsg(s, "shutting down");
     close_listeners(s);
     loop_timer_cancel(s->l, &s->accept_timer);
-    broadcast(s, dialect_notice("server shutting down"), NULL);
+    broadcast(s, dialect_notice(W_SHUTDOWN), NULL);
     for (conn *c = s->all; c; c = c->next_all)
         conn_close(c, R_SHUTDOWN, 1);
     udp_forget_all(s);
