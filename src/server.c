@@ -94,6 +94,10 @@
  * first line: a probe (hichat hello), a port scan or a browser that leaves
  * at once never makes the room say "joined" and "left". */
 #define JOIN_QUIET_MS 150
+/* Refusals are logged at most this many a second; the rest are counted in
+ * one line when the second is over (and in /stats): a flood of refused
+ * connections must not become a flood of log lines. */
+#define REFUSE_LOG_PER_S 10
 /* Free heap beyond this is handed back to the system a second after a burst. */
 #define TIDY_KEEP (1024 * 1024)
 #define TIDY_MS   1000
@@ -294,6 +298,9 @@ struct server {
     int stopping;
     loop_timer accept_timer, shutdown_timer;
     loop_timer tidy_timer;        /* hands freed memory back after activity */
+    loop_timer refuse_timer;      /* ends a second of refusal logging */
+    unsigned refuse_logged;       /* refusals logged in this second */
+    unsigned long refuse_quiet;   /* ... and not logged */
     unsigned long long tidy_mark; /* activity count at the last tidy */
     unsigned long console_dropped;
     int ufd;              /* the UDP socket, or -1 */
@@ -1799,6 +1806,29 @@ static void accept_resume(loop *l, loop_timer *t)
         loop_set_mask(l, s->lfd[i], LOOP_READ);
 }
 
+static void refuse_second(loop *l, loop_timer *t)
+{
+    server *s = CONTAINER_OF(t, server, refuse_timer);
+    (void)l;
+    if (s->refuse_quiet)
+        logmsg(s, "refuse: %lu more not logged in the last second", s->refuse_quiet);
+    s->refuse_logged = 0;
+    s->refuse_quiet = 0;
+}
+
+/* Logs one refusal, unless this second has had its share. */
+static void log_refusal(server *s, const char *addr, const char *why)
+{
+    if (!loop_timer_armed(&s->refuse_timer))
+        loop_timer_arm(s->l, &s->refuse_timer, 1000);
+    if (s->refuse_logged >= REFUSE_LOG_PER_S) {
+        s->refuse_quiet++;
+        return;
+    }
+    s->refuse_logged++;
+    logmsg(s, "refuse %s (%s)", addr, why);
+}
+
 static void refuse(server *s, int fd, const char *addr, enum refusal f, const char *why)
 {
     char line[160];
@@ -1814,7 +1844,7 @@ static void refuse(server *s, int fd, const char *addr, enum refusal f, const ch
     }
     trace_close(fd);
     s->st.refused[f]++;
-    logmsg(s, "refuse %s (%s)", addr, why);
+    log_refusal(s, addr, why);
 }
 
 static void set_timeouts(server *s, int fd)
@@ -1854,7 +1884,7 @@ static void adopt(server *s, int fd, const struct sockaddr *peer, int tls)
         /* Not told why: to an address not allowed, the port says nothing. */
         trace_close(fd);
         s->st.refused[F_DENIED]++;
-        logmsg(s, "refuse %s (not allowed by --allow/--deny)", addr);
+        log_refusal(s, addr, "not allowed by --allow/--deny");
         return;
     }
     if ((long)s->nopen >= s->opt.max_clients) {
@@ -2226,7 +2256,7 @@ static int udp_admit(udp_peer *p)
     }
     if (why) {
         reply(&p->m, dialect_error("%s; try again later", why));
-        logmsg(s, "refuse %s (%s)", p->addr_text, why);
+        log_refusal(s, p->addr_text, why);
         udp_forget(p, R_TIMEOUT, "");
         return -1;
     }
@@ -2508,6 +2538,7 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
     loop_timer_init(&s->shutdown_timer, shutdown_deadline);
     loop_timer_init(&s->tidy_timer, tidy);
     loop_timer_init(&s->resume_timer, resume);
+    loop_timer_init(&s->refuse_timer, refuse_second);
     loop_before_sleep(l, before_sleep, s);
     s->log_o = out_new(l, log_fd, CONSOLE_QUEUE);
     s->stdout_o = out_new(l, out_fd, CONSOLE_QUEUE);
@@ -2541,6 +2572,7 @@ void server_free(server *s)
     loop_timer_cancel(s->l, &s->shutdown_timer);
     loop_timer_cancel(s->l, &s->tidy_timer);
     loop_timer_cancel(s->l, &s->resume_timer);
+    loop_timer_cancel(s->l, &s->refuse_timer);
     loop_before_sleep(s->l, NULL, NULL);
     udp_forget_all(s);
     if (s->ufd >= 0) {

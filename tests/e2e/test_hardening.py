@@ -13,7 +13,8 @@ import threading
 import time
 
 from harness import (HichatConnect, ProcClient, Server, SkipTest, _register, check,
-                     joined_clients, proc_cpu_seconds, proc_fds, proc_rss_kib, run_hichat)
+                     joined_clients, proc_cpu_seconds, proc_fds, proc_rss_kib, run_hichat,
+                     tmpdir)
 
 NOTICE_RE = re.compile(r"^\*\*\* ")
 
@@ -444,3 +445,36 @@ def test_max_clients_above_the_descriptor_limit_is_lowered_with_a_warning():
           "the clamp is said: %r" % srv.stderr()[:300])
     c = srv.client()
     c.greeting()
+
+
+def test_a_flood_of_refusals_is_not_a_flood_of_log_lines():
+    # A locked-out address that keeps connecting: every connection is still
+    # refused and counted, but the log says so 10 times a second at most,
+    # then how many it left out.
+    pw = os.path.join(tmpdir(), "pw")
+    with open(pw, "w") as f:
+        f.write("sesame\n")
+    os.chmod(pw, 0o600)
+    srv = Server("--password-file", pw)
+    for i in range(4):  # 3 wrong passwords a connection: 12 lock it out
+        c = srv.client(source="127.0.0.2")
+        c.read_line()
+        c.send("/pass a\n/pass b\n/pass c\n")
+        c.expect_eof(5)
+    refused = 0
+    for i in range(200):
+        s = socket.socket()
+        s.bind(("127.0.0.2", 0))
+        s.settimeout(5)
+        s.connect(("127.0.0.1", srv.port))
+        data = s.recv(200)
+        refused += data.startswith(b"! too many wrong passwords")
+        s.close()
+    check(refused == 200, "every one refused: %d" % refused)
+    m = srv.wait_log(r"^refuse: (\d+) more not logged in the last second$", 3)
+    time.sleep(1.2)  # the last second's count too
+    logged = len(re.findall(r"^refuse 127\.0\.0\.2:\d+ ", srv.stderr(), re.M))
+    quiet = sum(int(x) for x in re.findall(r"^refuse: (\d+) more not logged", srv.stderr(), re.M))
+    check(logged < 60, "%d refusals logged one by one" % logged)
+    check(logged + quiet >= 200, "each counted: %d logged + %d told as a number" % (logged, quiet))
+    check(int(m.group(1)) > 0, m.group(0))
