@@ -54,7 +54,7 @@ def test_nicks_invisible_format_and_ascii_lookalikes_are_refused():
         _rename_refused(c, nick, why)
     # nothing was renamed: the nick is still the greeting's
     c.sendline("/nick")
-    c.expect("* you are %s" % c.nick)
+    c.expect("*** you are %s" % c.nick)
     assert_no_line_all((c, w), re.compile(r"known as"), 0.2)
 
 
@@ -63,7 +63,7 @@ def test_nicks_lookalikes_of_a_nick_in_use_are_in_use():
     a, b = joined_clients(srv, 2)
     a.sendline("/nick Alice")
     for m in (a, b):
-        m.expect("* %s is now known as Alice" % a.nick)
+        m.expect("*** %s is now known as Alice" % a.nick)
     for nick in ("\uff33\uff25\uff32\uff36\uff25\uff32",  # ＳＥＲＶＥＲ
                  "\u0455\u0435rv\u0435r",                 # ѕеrvеr: Cyrillic ѕ, е
                  "SERVER",
@@ -84,7 +84,7 @@ def test_nicks_guest_names_stay_free_of_lookalikes():
     a = srv.client()
     check(a.greeting() == "guest1", "first guest is %s" % a.nick)
     a.sendline("/nick guest\uff12")  # a fullwidth 2: guest2's look-alike
-    a.expect("* guest1 is now known as guest\uff12")
+    a.expect("*** guest1 is now known as guest\uff12")
     b = srv.client()
     check(b.greeting() == "guest3", "guest2 was handed out beside guest\uff12: got %s" % b.nick)
 
@@ -97,7 +97,7 @@ def test_nicks_ordinary_ones_still_work():
         old = c.nick
         c.sendline("/nick " + nick)
         for o in clients:
-            o.expect("* %s is now known as %s" % (old, nick))
+            o.expect("*** %s is now known as %s" % (old, nick))
         c.nick = nick
     for c in clients:
         c.sendline("hi from " + c.nick)
@@ -108,6 +108,6 @@ def test_nicks_ordinary_ones_still_work():
     clients[1].sendline("/nick ALICE")
     clients[1].expect('! nick "ALICE" is in use')
     clients[0].sendline("/who")
-    m = clients[0].expect_match(r"^\* 6 members: (.*)$")
+    m = clients[0].expect_match(r"^\*\*\* 6 members: (.*)$")
     names = set(n.strip() for n in m.group(1).split(","))
     check(names == set(nicks) | {"server"}, "/who: %r" % m.group(0))
