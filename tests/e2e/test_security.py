@@ -941,6 +941,36 @@ def test_trace_never_shows_the_password():
               "the %s's trace shows the password" % where)
 
 
+def test_trace_hides_a_password_split_over_reads():
+    """Redaction follows the line, not the read: a /pass line cut anywhere
+    (before or inside the password) never shows any of the password."""
+    pw = password_file()
+    srv = Server("--password-file", pw, "--trace")
+    splits = [("/pa", "ss " + PASSWORD), ("/pass corr", PASSWORD[4:]), ("/pass ", PASSWORD),
+              ("/PASS correct horse", PASSWORD[13:])]
+    for i, (first, rest) in enumerate(splits):
+        c = srv.client(name="split%d" % i)
+        c.expect(PASS_PROMPT)
+        c.send(first)
+        srv.wait_log(r"read\(\d+, \"%s" % re.escape(first[:3]))  # seen as a read of its own
+        time.sleep(0.1)
+        c.sendline(rest)
+        c.greeting()
+    # Every login went through its own reads; no word of the password in them.
+    check(len(re.findall(r"^login 127\.0\.0\.1:", srv.stderr(), re.M)) == len(splits),
+          "every split /pass logged in: %s" % srv.stderr()[-2000:])
+    for word in PASSWORD.split():
+        check(word[1:] not in srv.stderr(), "the server's trace shows %r: %s"
+              % (word, srv.stderr()[-3000:]))
+    # The client side: hichat connect --trace shows its /pass line starred.
+    r = hichat(["connect", "127.0.0.1:%d" % srv.port, "--password-file", pw, "--trace"],
+               input="hi\n")
+    expect_joined(r, "traced login")
+    for word in PASSWORD.split():
+        check(word[1:] not in r.stderr, "the client's trace shows %r: %s"
+              % (word, r.stderr[-3000:]))
+
+
 def test_piped_input_waits_for_a_greeting_at_most_2_s():
     """Piped lines wait for the server's first line (a password prompt must
     be answered first), but a server that never speaks first still gets
