@@ -232,16 +232,22 @@ static void errno_error(const char *what, const char *path)
 }
 
 /* A new file only its owner may read (mode 0600), as a stdio stream; NULL
- * with tls_error() set. excl: it must not exist yet (else it is emptied). */
-static FILE *create_private(const char *path, int excl)
+ * with tls_error() set. It must not exist yet, not even as a symlink: in a
+ * directory someone else can write, a name planted there would otherwise
+ * make us write (or truncate) whatever it points to. */
+static FILE *create_private(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC), 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
+    if (!f && errno == EEXIST)
+        snprintf(last_error, sizeof last_error,
+                 "cannot create %s: it exists already (a file or symlink left there, "
+                 "or planted; nothing was written: remove it if no hichat is running)",
+                 path);
+    else if (!f)
         errno_error("cannot create", path);
-        if (fd >= 0)
-            close(fd);
-    }
+    if (!f && fd >= 0)
+        close(fd);
     return f;
 }
 
@@ -315,7 +321,7 @@ int tls_self_signed(const char *path, int *made)
         return -1;
     }
     int rc = -1;
-    FILE *f = create_private(path, 1);
+    FILE *f = create_private(path);
     if (f) {
         int ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1 &&
                  PEM_write_X509(f, x) == 1;
@@ -563,7 +569,7 @@ int tls_known_put(const char *file, const char *hostport, const char *fp)
         errno_error("cannot write", file);
         return -1;
     }
-    FILE *out = create_private(tmp, 0);
+    FILE *out = create_private(tmp);
     if (!out)
         return -1;
     /* Every other host's line kept, this host's replaced: written aside

@@ -971,6 +971,38 @@ def test_trace_hides_a_password_split_over_reads():
               % (word, r.stderr[-3000:]))
 
 
+def test_a_symlink_planted_at_the_known_hosts_temp_name_writes_nothing():
+    """known_hosts is rewritten through known_hosts.PID.tmp: a symlink planted
+    at that exact name (the PID is the wrapper shell's, which execs hichat)
+    must not make the client truncate or write the file it points to."""
+    pk = pki()
+    srv = tls_server(pk.self_signed)
+    fp = cert_fingerprint(pk.self_signed[0])
+    xdg = new_xdg()
+    os.makedirs(os.path.join(xdg, "hichat"), mode=0o700)
+    victim = os.path.join(fresh_dir("victim"), "precious")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    plant = 'ln -s "$1" "$2.$$.tmp" || exit 99; shift 2; exec "$@"'
+    r = subprocess.run(["sh", "-c", plant, "sh", victim, known_hosts(xdg), HICHAT, "connect",
+                        "127.0.0.1:%d" % srv.port, "--tls-fingerprint", fp],
+                       input=b"", capture_output=True, timeout=10, env=client_env(xdg))
+    err = r.stderr.decode("utf-8", "backslashreplace")
+    scan_for_sanitizer("hichat connect", err)
+    check(r.returncode != 99, "the symlink was planted")
+    check(open(victim).read() == "precious\n", "the symlink's target was written: %r"
+          % open(victim).read())
+    tmps = [n for n in os.listdir(os.path.dirname(known_hosts(xdg))) if n.endswith(".tmp")]
+    check(len(tmps) == 1, "one planted name: %r" % tmps)
+    tmp = os.path.join(os.path.dirname(known_hosts(xdg)), tmps[0])
+    check(os.path.islink(tmp) and not os.path.exists(known_hosts(xdg)),
+          "the planted link stays where it was, known_hosts is not made from it")
+    check("cannot create %s: it exists already" % tmp in err, "the client says why: %s" % err)
+    # The pin itself was good: the client got in (and only remembering failed).
+    check(r.returncode == 0 and r.stdout.startswith(b"* welcome"),
+          "a pinned connect still works: %s %r" % (r.returncode, r.stdout[:200]))
+
+
 def test_piped_input_waits_for_a_greeting_at_most_2_s():
     """Piped lines wait for the server's first line (a password prompt must
     be answered first), but a server that never speaks first still gets
