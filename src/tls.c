@@ -231,6 +231,45 @@ static void errno_error(const char *what, const char *path)
              strerror(errno));
 }
 
+/* One level of tls_path_safe: p, if it exists. kind names it for the fix. */
+static int owned_safely(const char *p, const char *kind)
+{
+    struct stat st;
+    if (stat(p, &st) < 0) {
+        if (errno == ENOENT)
+            return 0; /* made later, by us, private */
+        errno_error("cannot check", p);
+        return -1;
+    }
+    uid_t me = geteuid();
+    if (st.st_uid != me && st.st_uid != 0) {
+        snprintf(last_error, sizeof last_error,
+                 "will not trust %s: it is owned by uid %u, not by you (uid %u) or root "
+                 "(fix: use a %s of your own)",
+                 p, (unsigned)st.st_uid, (unsigned)me, kind);
+        return -1;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(last_error, sizeof last_error,
+                 "will not trust %s: others may write it (mode %03o; fix: chmod go-w %s)", p,
+                 (unsigned)(st.st_mode & 0777), p);
+        return -1;
+    }
+    return 0;
+}
+
+int tls_path_safe(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir] = '\0'; /* "/f" is in "/" */
+    return owned_safely(dir, "directory") < 0 || owned_safely(path, "file") < 0 ? -1 : 0;
+}
+
 /* A new file only its owner may read (mode 0600), as a stdio stream; NULL
  * with tls_error() set. It must not exist yet, not even as a symlink: in a
  * directory someone else can write, a name planted there would otherwise
@@ -301,6 +340,8 @@ static X509 *make_cert(EVP_PKEY *key)
 int tls_self_signed(const char *path, int *made)
 {
     *made = 0;
+    if (tls_path_safe(path) < 0)
+        return -1; /* a key someone else could swap is no identity */
     if (access(path, F_OK) == 0) {
         /* Kept from an earlier run: it must still be a pair. */
         SSL_CTX *ctx = tls_server_ctx(path, path, NULL);
@@ -600,6 +641,13 @@ int tls_verdict(SSL *ssl, const char *pin, const char *known, const char *hostpo
     }
     if (insecure)
         return TLS_BY_NOTHING;
+    long v = SSL_get_verify_result(ssl);
+    /* known_hosts decides here (it is read, or told a pin): if others could
+     * write it or its directory, it could say anything. */
+    if (known && (pin || v != X509_V_OK) && tls_path_safe(known) < 0) {
+        snprintf(why, whysz, "%s", tls_error());
+        return -1;
+    }
     if (pin) {
         if (strcmp(pin, fp) != 0) {
             snprintf(why, whysz,
@@ -614,7 +662,6 @@ int tls_verdict(SSL *ssl, const char *pin, const char *known, const char *hostpo
             fprintf(stderr, "hichat: warning: %s\n", tls_error());
         return TLS_BY_PIN;
     }
-    long v = SSL_get_verify_result(ssl);
     if (v == X509_V_OK)
         return TLS_BY_CA;
     int k = known ? tls_known_get(known, hostport, kept) : 0;

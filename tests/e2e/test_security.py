@@ -520,10 +520,9 @@ def test_a_changed_certificate_is_refused_loudly_until_pinned_again():
     target = "127.0.0.1:%d" % port
     xdg = new_xdg()
     # Another host's line must survive everything below.
-    os.makedirs(os.path.join(xdg, "hichat"))
+    os.makedirs(os.path.join(xdg, "hichat"), mode=0o700)
     other_line = "192.0.2.1:4000 " + ":".join(["00"] * 32)
-    with open(known_hosts(xdg), "w") as f:
-        f.write(other_line + "\n")
+    write_secret(known_hosts(xdg), other_line + "\n")  # others may not write it
     expect_joined(hichat(["connect", target, "--tls-fingerprint", fp1], xdg=xdg), "first pin")
     expect_joined(hichat(["connect", target, "--tls"], xdg=xdg), "remembered")
     check(srv.stop() == 0, "first server exits 0")
@@ -1001,6 +1000,73 @@ def test_a_symlink_planted_at_the_known_hosts_temp_name_writes_nothing():
     # The pin itself was good: the client got in (and only remembering failed).
     check(r.returncode == 0 and r.stdout.startswith(b"* welcome"),
           "a pinned connect still works: %s %r" % (r.returncode, r.stdout[:200]))
+
+
+def test_config_files_others_could_write_are_not_trusted():
+    """Like ssh's StrictModes: known_hosts, selfsigned.pem and the directory
+    holding them must be owned by the user (or root) and not writable by
+    group or others, or the client and server refuse, naming the path and
+    the fix."""
+    pk = pki()
+    srv = tls_server(pk.self_signed)
+    fp = cert_fingerprint(pk.self_signed[0])
+    target = "127.0.0.1:%d" % srv.port
+    xdg = new_xdg()
+    d = os.path.join(xdg, "hichat")
+    expect_joined(hichat(["connect", target, "--tls-fingerprint", fp], xdg=xdg), "pin")
+    expect_joined(hichat(["connect", target, "--tls"], xdg=xdg), "remembered")
+    # A directory anyone may write: someone could have put a known_hosts there.
+    for mode in (0o777, 0o775):
+        os.chmod(d, mode)
+        r = hichat(["connect", target, "--tls"], xdg=xdg, input="never sent\n")
+        expect_failure(r, 1, "will not trust %s: others may write it (mode %o; fix: chmod go-w %s)"
+                       % (d, mode, d))
+        check("* welcome" not in r.stdout, "not connected: %r" % r.stdout)
+        # Not told a pin either.
+        r = hichat(["connect", target, "--tls-fingerprint", fp], xdg=xdg)
+        expect_failure(r, 1, "will not trust %s" % d)
+    os.chmod(d, 0o700)
+    expect_joined(hichat(["connect", target, "--tls"], xdg=xdg), "trusted again after chmod")
+    # known_hosts itself planted world-writable.
+    kh = known_hosts(xdg)
+    os.chmod(kh, 0o666)
+    r = hichat(["connect", target, "--tls"], xdg=xdg)
+    expect_failure(r, 1, "will not trust %s: others may write it (mode 666; fix: chmod go-w %s)"
+                   % (kh, kh))
+    os.chmod(kh, 0o600)
+    # Owned by someone else (not root): only a root test run can arrange it.
+    if os.geteuid() == 0:
+        os.chown(kh, 65534, 65534)
+        r = hichat(["connect", target, "--tls"], xdg=xdg)
+        expect_failure(r, 1, "will not trust %s: it is owned by uid 65534" % kh)
+        os.chown(kh, 0, 0)
+    expect_joined(hichat(["connect", target, "--tls"], xdg=xdg), "trusted again")
+    # A CA-verified server never consults known_hosts: a loose directory does not matter.
+    os.chmod(d, 0o777)
+    ca_srv = tls_server(pk.leaf)
+    expect_joined(hichat(["connect", "127.0.0.1:%d" % ca_srv.port, "--tls-ca", pk.ca[0]], xdg=xdg),
+                  "CA-verified")
+    # The server's --tls-self-signed: the default directory, then the file.
+    sx = new_xdg()
+    sd = os.path.join(sx, "hichat")
+    os.makedirs(sd, mode=0o700)
+    os.chmod(sd, 0o775)
+    r = hichat(["serve", "--port", "0", "--tls-self-signed"], xdg=sx)
+    expect_failure(r, 1, "--tls-self-signed: will not trust %s: others may write it "
+                   "(mode 775; fix: chmod go-w %s)" % (sd, sd))
+    check(not os.path.exists(os.path.join(sd, "selfsigned.pem")), "no key made there")
+    os.chmod(sd, 0o700)
+    pem = os.path.join(sd, "selfsigned.pem")
+    write_secret(pem, open(pk.self_signed[1]).read() + open(pk.self_signed[0]).read())
+    os.chmod(pem, 0o620)
+    r = hichat(["serve", "--port", "0", "--tls-self-signed"], xdg=sx)
+    expect_failure(r, 1, "will not trust %s: others may write it (mode 620; fix: chmod go-w %s)"
+                   % (pem, pem))
+    # And an explicit --tls-self-signed=FILE in a directory anyone may write.
+    loose = fresh_dir("loose")
+    os.chmod(loose, 0o777)
+    r = hichat(["serve", "--port", "0", "--tls-self-signed=" + os.path.join(loose, "k.pem")])
+    expect_failure(r, 1, "will not trust %s" % loose)
 
 
 def test_piped_input_waits_for_a_greeting_at_most_2_s():
