@@ -27,6 +27,8 @@
 #include "util.h"
 
 #define SELF_SIGNED_DAYS 3650
+/* What a resumed session must have been made under (see tls_server_ctx). */
+#define SESSION_CONTEXT "hichat"
 /* A known-hosts line: "[host]:port" and a fingerprint. */
 #define KNOWN_LINE 512
 
@@ -141,6 +143,15 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *client_ca
     SSL_CTX *ctx = ctx_new(TLS_server_method());
     if (!ctx)
         return NULL;
+    /* A resumed session skips the client certificate check, so OpenSSL
+     * refuses to resume one (the handshake fails: "session id context
+     * uninitialized") unless sessions are tied to a context; ours is this
+     * program, whose tickets are sealed with a key of this process. */
+    if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)SESSION_CONTEXT,
+                                       sizeof SESSION_CONTEXT - 1) != 1) {
+        set_error("cannot set the TLS session context");
+        goto fail;
+    }
     if (load_pair(ctx, cert, key ? key : cert) < 0)
         goto fail;
     if (client_ca) {

@@ -18,8 +18,8 @@ import stat
 import subprocess
 import time
 
-from harness import (HICHAT, ProcClient, Server, SkipTest, _kill_proc, check, free_port,
-                     scan_for_sanitizer, tmpdir)
+from harness import (HICHAT, ProcClient, Server, SkipTest, _kill_proc, _register, check,
+                     free_port, scan_for_sanitizer, tmpdir)
 
 TLS_NOTICE = "! this port speaks TLS: hichat connect --tls, ncat --ssl or openssl s_client"
 PASS_PROMPT = ("* password required: send /pass PASSWORD (hichat connect --password-file "
@@ -1067,6 +1067,49 @@ def test_config_files_others_could_write_are_not_trusted():
     os.chmod(loose, 0o777)
     r = hichat(["serve", "--port", "0", "--tls-self-signed=" + os.path.join(loose, "k.pem")])
     expect_failure(r, 1, "will not trust %s" % loose)
+
+
+def test_tls_sessions_resume_with_client_certificates():
+    """With --tls-client-ca, a session resumed (openssl s_client -sess_out,
+    then -sess_in) must be "Reused", not fail with "session id context
+    uninitialized"; over TLS 1.3 (tickets) and TLS 1.2 (session ids)."""
+    pk = pki()
+    srv = tls_server(pk.leaf, "--tls-client-ca", pk.ca[0])
+    sess = os.path.join(fresh_dir("sess"), "session.pem")
+
+    def s_client(version, sess_arg):
+        p = subprocess.Popen(["openssl", "s_client", version, "-connect",
+                              "127.0.0.1:%d" % srv.port, "-CAfile", pk.ca[0], "-cert",
+                              pk.client[0], "-key", pk.client[1], sess_arg, sess],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        _register_proc(p)
+        out = b""
+        deadline = time.monotonic() + 8
+        # The greeting comes after the session ticket: then the session is saved.
+        while b"* welcome" not in out and time.monotonic() < deadline:
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            out += chunk
+        rest, _ = p.communicate(timeout=8)
+        return (out + rest).decode("utf-8", "backslashreplace")
+
+    for version in ("-tls1_3", "-tls1_2"):
+        first = s_client(version, "-sess_out")
+        check("\nNew, TLSv1." in first and "* welcome" in first,
+              "%s: a new session, greeted: %s" % (version, first[-1500:]))
+        again = s_client(version, "-sess_in")
+        check("\nReused, TLSv1." in again and "* welcome" in again,
+              "%s: the session is reused: %s" % (version, again[-1500:]))
+    check("session id context uninitialized" not in srv.stderr(), srv.stderr())
+
+
+def _register_proc(p):
+    class _P:
+        def teardown(self):
+            _kill_proc(p)
+    _register(_P())
 
 
 def test_piped_input_waits_for_a_greeting_at_most_2_s():
