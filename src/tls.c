@@ -473,6 +473,9 @@ SSL *tls_new(SSL_CTX *ctx, int fd, int server, const char *host)
             unsigned char ip[16];
             int literal = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
             X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+            /* Only subjectAltName names a server (RFC 6125, as browsers do):
+             * a CN that looks like a host name is not taken for one. */
+            X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
             if (literal) {
                 X509_VERIFY_PARAM_set1_ip_asc(vp, host);
             } else {

@@ -1112,6 +1112,27 @@ def _register_proc(p):
     _register(_P())
 
 
+def test_a_certificate_naming_the_host_only_in_its_cn_is_refused():
+    """Only subjectAltName names a server: a CA-signed certificate with
+    CN=localhost and no subjectAltName does not vouch for localhost."""
+    pk = pki()
+    nosan = pk.make_leaf("nosan", pk.ca, None)
+    subject = openssl("x509", "-in", nosan[0], "-noout", "-subject")
+    check("CN = localhost" in subject or "CN=localhost" in subject, subject)
+    check("Alternative Name" not in openssl("x509", "-in", nosan[0], "-noout", "-text"),
+          "made without a subjectAltName")
+    srv = tls_server(nosan)
+    r = hichat(["connect", "localhost:%d" % srv.port, "--tls-ca", pk.ca[0]],
+               input="must never reach the room\n")
+    expect_failure(r, 1, "cannot verify the server's certificate: hostname mismatch")
+    check("* welcome" not in r.stdout, "nothing shown: %r" % r.stdout)
+    check("must never reach" not in srv.stdout(), "the line reached the room")
+    # The same CA's certificate with the name in its subjectAltName is fine.
+    ok = tls_server(pk.leaf)
+    expect_joined(hichat(["connect", "localhost:%d" % ok.port, "--tls-ca", pk.ca[0]]),
+                  "subjectAltName DNS:localhost")
+
+
 def test_piped_input_waits_for_a_greeting_at_most_2_s():
     """Piped lines wait for the server's first line (a password prompt must
     be answered first), but a server that never speaks first still gets
