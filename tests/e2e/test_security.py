@@ -1133,6 +1133,19 @@ def test_a_certificate_naming_the_host_only_in_its_cn_is_refused():
                   "subjectAltName DNS:localhost")
 
 
+def test_prefix_lengths_strtol_would_take_are_usage_errors():
+    """--allow/--deny prefix lengths are plain decimal 0-32 / 0-128: a sign,
+    a space or a leading zero (which strtol skipped or took) is refused."""
+    for flag, rule in (("--allow", "127.0.0.1/-0"), ("--deny", "::/-0"),
+                       ("--allow", "127.0.0.0/\t8"), ("--allow", "127.0.0.0/08"),
+                       ("--deny", "::1/0128"), ("--allow", "/-0"), ("--allow", "1.2.3.4/")):
+        r = hichat(["serve", "--port", "0", flag, rule], timeout=5)
+        expect_failure(r, 2, "--%s" % flag.lstrip("-"))
+        check("prefix length" in r.stderr or "is not an address or network" in r.stderr,
+              "%s %r: the reason is given: %s" % (flag, rule, r.stderr))
+        check("listening" not in r.stderr, "%s %r: it served: %s" % (flag, rule, r.stderr))
+
+
 def test_piped_input_waits_for_a_greeting_at_most_2_s():
     """Piped lines wait for the server's first line (a password prompt must
     be answered first), but a server that never speaks first still gets
