@@ -200,16 +200,6 @@ void authlimit_free(authlimit *t)
     free(t);
 }
 
-/* The address a limit applies to: a v6 host's /64, a v4 host itself. */
-static ipkey auth_key(const ipkey *k)
-{
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    ipkey m = *k;
-    if (memcmp(k->b, mapped, sizeof mapped) != 0)
-        memset(m.b + 8, 0, 8);
-    return m;
-}
-
 static size_t auth_hash(const ipkey *k)
 {
     uint64_t h = 1469598103934665603ull;
@@ -231,7 +221,7 @@ static authslot *auth_find(const authlimit *t, const ipkey *k)
 
 uint64_t authlimit_locked(const authlimit *t, const ipkey *addr, uint64_t now)
 {
-    ipkey k = auth_key(addr);
+    ipkey k = ipkey_host(addr); /* the same host as --max-per-ip's */
     const authslot *s = auth_find(t, &k);
     if (!s || s->fails < AUTH_FAILS_MAX || now >= s->last + AUTH_LOCK_MS)
         return 0;
@@ -240,7 +230,7 @@ uint64_t authlimit_locked(const authlimit *t, const ipkey *addr, uint64_t now)
 
 uint64_t authlimit_fail(authlimit *t, const ipkey *addr, uint64_t now)
 {
-    ipkey k = auth_key(addr);
+    ipkey k = ipkey_host(addr); /* the same host as --max-per-ip's */
     authslot *s = auth_find(t, &k);
     if (!s) {
         size_t h = auth_hash(&k);

@@ -1146,6 +1146,66 @@ def test_prefix_lengths_strtol_would_take_are_usage_errors():
         check("listening" not in r.stderr, "%s %r: it served: %s" % (flag, rule, r.stderr))
 
 
+# Connects from each source address given, in order, and prints the first
+# line each got; holds every connection open until its stdin ends.
+_V6_CLIENTS = r"""
+import socket, sys
+port, socks = int(sys.argv[1]), []
+for src in sys.argv[2:]:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.bind((src, 0))
+    s.connect(("2001:db8:1:2::1", port))
+    line = b""
+    while not line.endswith(b"\n"):
+        b = s.recv(1)
+        if not b:
+            break
+        line += b
+    print(src, line.decode().rstrip("\n"), flush=True)
+    socks.append(s)
+sys.stdin.read()
+"""
+
+
+def test_max_per_ip_counts_an_ipv6_host_as_its_64():
+    """--max-per-ip counts an IPv6 peer as its /64, as the wrong-password
+    lockout does: three addresses of one /64 are one host. Loopback has only
+    ::1, so this runs in a network namespace of its own (root, iproute2)
+    with addresses of 2001:db8:1:2::/64 and 2001:db8:1:3::/64 on its lo."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        raise SkipTest("needs root and iproute2 (ip) for a network namespace")
+    ns = "hc6%d" % os.getpid()
+
+    class _Ns:
+        def teardown(self):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+    _register(_Ns())
+    cmds = [["ip", "netns", "add", ns], ["ip", "-n", ns, "link", "set", "lo", "up"]]
+    for a in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3", "2001:db8:1:3::1"):
+        cmds.append(["ip", "-n", ns, "addr", "add", a + "/128", "dev", "lo", "nodad"])
+    for cmd in cmds:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=10)
+    srv = Server("--max-per-ip", "2", bind="::", wrap=["ip", "netns", "exec", ns])
+    p = subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c", _V6_CLIENTS,
+                          str(srv.port), "2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3",
+                          "2001:db8:1:3::1"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _register_proc(p)
+    lines = [p.stdout.readline().decode().rstrip("\n") for _ in range(4)]
+    p.stdin.close()
+    p.wait(5)
+    got = dict(l.split(" ", 1) for l in lines if " " in l)
+    check(len(got) == 4, "four answers: %r %r" % (lines, p.stderr.read()))
+    check(got["2001:db8:1:2::1"].startswith("* welcome") and
+          got["2001:db8:1:2::2"].startswith("* welcome"), "two of the /64 get in: %r" % got)
+    check(got["2001:db8:1:2::3"] == "! too many connections from your address (max 2); "
+          "try again later", "the third address of the same /64 is refused: %r" % got)
+    check(got["2001:db8:1:3::1"].startswith("* welcome"), "another /64 is another host: %r" % got)
+    srv.wait_log(r"^refuse \[2001:db8:1:2::3\]:\d+ \(too many connections from your address "
+                 r"\(max 2\)\)$")
+
+
 def test_piped_input_waits_for_a_greeting_at_most_2_s():
     """Piped lines wait for the server's first line (a password prompt must
     be answered first), but a server that never speaks first still gets
