@@ -25,6 +25,29 @@ static void mask_bits(ipkey *k, unsigned bits)
     }
 }
 
+/* A prefix length as ip(8) and every CIDR list write it: "0", or a digit 1-9
+ * then digits, at most max. Not strtol, which also takes " 8", "-0" and "+8". */
+static int prefix_parse(const char *p, unsigned max, unsigned *out)
+{
+    unsigned v = 0;
+    size_t n = 0;
+    if (p[0] == '0' && p[1] == '\0') {
+        *out = 0;
+        return 0;
+    }
+    if (p[0] < '1' || p[0] > '9')
+        return -1;
+    for (; p[n] >= '0' && p[n] <= '9'; n++) {
+        v = v * 10 + (unsigned)(p[n] - '0');
+        if (v > max)
+            return -1;
+    }
+    if (p[n] != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int cidr_parse(const char *s, cidr *out, char *err, size_t errsz)
 {
     char addr[INET6_ADDRSTRLEN + 8];
@@ -53,13 +76,15 @@ int cidr_parse(const char *s, cidr *out, char *err, size_t errsz)
                  s);
         return -1;
     }
-    long long bits = max;
-    const char *why;
-    if (slash && parse_num(slash + 1, 0, max, &bits, &why) < 0) {
-        snprintf(err, errsz, "\"%s\": prefix length %s (0-%u)", s, why, max);
+    unsigned bits = max;
+    if (slash && prefix_parse(slash + 1, max, &bits) < 0) {
+        snprintf(err, errsz,
+                 "\"%s\": the prefix length must be 0-%u in plain decimal digits (no sign, "
+                 "space or leading zero)",
+                 s, max);
         return -1;
     }
-    out->bits = (unsigned)bits + (max == 32 ? 96 : 0);
+    out->bits = bits + (max == 32 ? 96 : 0);
     mask_bits(&out->net, out->bits);
     return 0;
 }
@@ -175,16 +200,6 @@ void authlimit_free(authlimit *t)
     free(t);
 }
 
-/* The address a limit applies to: a v6 host's /64, a v4 host itself. */
-static ipkey auth_key(const ipkey *k)
-{
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    ipkey m = *k;
-    if (memcmp(k->b, mapped, sizeof mapped) != 0)
-        memset(m.b + 8, 0, 8);
-    return m;
-}
-
 static size_t auth_hash(const ipkey *k)
 {
     uint64_t h = 1469598103934665603ull;
@@ -206,7 +221,7 @@ static authslot *auth_find(const authlimit *t, const ipkey *k)
 
 uint64_t authlimit_locked(const authlimit *t, const ipkey *addr, uint64_t now)
 {
-    ipkey k = auth_key(addr);
+    ipkey k = ipkey_host(addr); /* the same host as --max-per-ip's */
     const authslot *s = auth_find(t, &k);
     if (!s || s->fails < AUTH_FAILS_MAX || now >= s->last + AUTH_LOCK_MS)
         return 0;
@@ -215,7 +230,7 @@ uint64_t authlimit_locked(const authlimit *t, const ipkey *addr, uint64_t now)
 
 uint64_t authlimit_fail(authlimit *t, const ipkey *addr, uint64_t now)
 {
-    ipkey k = auth_key(addr);
+    ipkey k = ipkey_host(addr); /* the same host as --max-per-ip's */
     authslot *s = auth_find(t, &k);
     if (!s) {
         size_t h = auth_hash(&k);

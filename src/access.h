@@ -44,8 +44,8 @@ char *password_load(const char *path, int *loose, char *err, size_t errsz);
  * differ (both are hashed, the hashes compared in constant time). */
 int password_eq(const char *a, size_t alen, const char *b, size_t blen);
 
-/* Wrong passwords per address. IPv6 peers count per /64, the block one
- * host is usually given. A bounded table: under a flood of addresses the
+/* Wrong passwords per address. IPv6 peers count per /64 (ipkey_host), the
+ * block one host is usually given, as for --max-per-ip. A bounded table: under a flood of addresses the
  * oldest entries are forgotten, which a many-address attacker could use
  * anyway by spreading its tries. */
 #define AUTH_FAILS_MAX 10     /* wrong passwords before the address is locked out */

@@ -59,6 +59,15 @@ ipkey ipcount_key(const struct sockaddr *sa)
     return k;
 }
 
+ipkey ipkey_host(const ipkey *k)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    ipkey h = *k;
+    if (memcmp(k->b, mapped, sizeof mapped) != 0)
+        memset(h.b + 8, 0, 8);
+    return h;
+}
+
 static size_t slot(const ipcount *t, const ipkey *k)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -75,9 +84,10 @@ static entry *find(const ipcount *t, const ipkey *k)
     return NULL;
 }
 
-unsigned ipcount_get(const ipcount *t, const ipkey *k)
+unsigned ipcount_get(const ipcount *t, const ipkey *addr)
 {
-    const entry *e = find(t, k);
+    ipkey k = ipkey_host(addr);
+    const entry *e = find(t, &k);
     return e ? e->count : 0;
 }
 
@@ -100,28 +110,30 @@ static void grow(ipcount *t)
     free(old);
 }
 
-unsigned ipcount_add(ipcount *t, const ipkey *k)
+unsigned ipcount_add(ipcount *t, const ipkey *addr)
 {
-    entry *e = find(t, k);
+    ipkey k = ipkey_host(addr);
+    entry *e = find(t, &k);
     if (e)
         return ++e->count;
     if (t->n >= t->nb)
         grow(t);
     e = xmalloc(sizeof *e);
-    e->key = *k;
+    e->key = k;
     e->count = 1;
-    size_t s = slot(t, k);
+    size_t s = slot(t, &k);
     e->next = t->b[s];
     t->b[s] = e;
     t->n++;
     return 1;
 }
 
-void ipcount_del(ipcount *t, const ipkey *k)
+void ipcount_del(ipcount *t, const ipkey *addr)
 {
-    for (entry **pp = &t->b[slot(t, k)]; *pp; pp = &(*pp)->next) {
+    ipkey k = ipkey_host(addr);
+    for (entry **pp = &t->b[slot(t, &k)]; *pp; pp = &(*pp)->next) {
         entry *e = *pp;
-        if (memcmp(e->key.b, k->b, 16) != 0)
+        if (memcmp(e->key.b, k.b, 16) != 0)
             continue;
         if (--e->count == 0) {
             *pp = e->next;

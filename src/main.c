@@ -63,7 +63,7 @@ static const char usage_serve[] =
     "      --max-clients N    most connections at once (default: the descriptor\n"
     "                         limit less a reserve of 32)\n"
     "      --max-per-ip N     most connections from one address (default 64;\n"
-    "                         0: no limit)\n"
+    "                         0: no limit); an IPv6 address counts as its /64\n"
     "      --max-line BYTES   longest line accepted (default 4096; 64-1048576)\n"
     "      --max-queue BYTES  output queued for one client: past it the room waits,\n"
     "                         and one that stops reading is dropped\n"

@@ -27,6 +27,8 @@
 #include "util.h"
 
 #define SELF_SIGNED_DAYS 3650
+/* What a resumed session must have been made under (see tls_server_ctx). */
+#define SESSION_CONTEXT "hichat"
 /* A known-hosts line: "[host]:port" and a fingerprint. */
 #define KNOWN_LINE 512
 
@@ -141,6 +143,15 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *client_ca
     SSL_CTX *ctx = ctx_new(TLS_server_method());
     if (!ctx)
         return NULL;
+    /* A resumed session skips the client certificate check, so OpenSSL
+     * refuses to resume one (the handshake fails: "session id context
+     * uninitialized") unless sessions are tied to a context; ours is this
+     * program, whose tickets are sealed with a key of this process. */
+    if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)SESSION_CONTEXT,
+                                       sizeof SESSION_CONTEXT - 1) != 1) {
+        set_error("cannot set the TLS session context");
+        goto fail;
+    }
     if (load_pair(ctx, cert, key ? key : cert) < 0)
         goto fail;
     if (client_ca) {
@@ -231,17 +242,62 @@ static void errno_error(const char *what, const char *path)
              strerror(errno));
 }
 
-/* A new file only its owner may read (mode 0600), as a stdio stream; NULL
- * with tls_error() set. excl: it must not exist yet (else it is emptied). */
-static FILE *create_private(const char *path, int excl)
+/* One level of tls_path_safe: p, if it exists. kind names it for the fix. */
+static int owned_safely(const char *p, const char *kind)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC), 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        errno_error("cannot create", path);
-        if (fd >= 0)
-            close(fd);
+    struct stat st;
+    if (stat(p, &st) < 0) {
+        if (errno == ENOENT)
+            return 0; /* made later, by us, private */
+        errno_error("cannot check", p);
+        return -1;
     }
+    uid_t me = geteuid();
+    if (st.st_uid != me && st.st_uid != 0) {
+        snprintf(last_error, sizeof last_error,
+                 "will not trust %s: it is owned by uid %u, not by you (uid %u) or root "
+                 "(fix: use a %s of your own)",
+                 p, (unsigned)st.st_uid, (unsigned)me, kind);
+        return -1;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(last_error, sizeof last_error,
+                 "will not trust %s: others may write it (mode %03o; fix: chmod go-w %s)", p,
+                 (unsigned)(st.st_mode & 0777), p);
+        return -1;
+    }
+    return 0;
+}
+
+int tls_path_safe(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir] = '\0'; /* "/f" is in "/" */
+    return owned_safely(dir, "directory") < 0 || owned_safely(path, "file") < 0 ? -1 : 0;
+}
+
+/* A new file only its owner may read (mode 0600), as a stdio stream; NULL
+ * with tls_error() set. It must not exist yet, not even as a symlink: in a
+ * directory someone else can write, a name planted there would otherwise
+ * make us write (or truncate) whatever it points to. */
+static FILE *create_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f && errno == EEXIST)
+        snprintf(last_error, sizeof last_error,
+                 "cannot create %s: it exists already (a file or symlink left there, "
+                 "or planted; nothing was written: remove it if no hichat is running)",
+                 path);
+    else if (!f)
+        errno_error("cannot create", path);
+    if (!f && fd >= 0)
+        close(fd);
     return f;
 }
 
@@ -295,6 +351,8 @@ static X509 *make_cert(EVP_PKEY *key)
 int tls_self_signed(const char *path, int *made)
 {
     *made = 0;
+    if (tls_path_safe(path) < 0)
+        return -1; /* a key someone else could swap is no identity */
     if (access(path, F_OK) == 0) {
         /* Kept from an earlier run: it must still be a pair. */
         SSL_CTX *ctx = tls_server_ctx(path, path, NULL);
@@ -315,7 +373,7 @@ int tls_self_signed(const char *path, int *made)
         return -1;
     }
     int rc = -1;
-    FILE *f = create_private(path, 1);
+    FILE *f = create_private(path);
     if (f) {
         int ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1 &&
                  PEM_write_X509(f, x) == 1;
@@ -415,6 +473,9 @@ SSL *tls_new(SSL_CTX *ctx, int fd, int server, const char *host)
             unsigned char ip[16];
             int literal = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
             X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+            /* Only subjectAltName names a server (RFC 6125, as browsers do):
+             * a CN that looks like a host name is not taken for one. */
+            X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
             if (literal) {
                 X509_VERIFY_PARAM_set1_ip_asc(vp, host);
             } else {
@@ -563,7 +624,7 @@ int tls_known_put(const char *file, const char *hostport, const char *fp)
         errno_error("cannot write", file);
         return -1;
     }
-    FILE *out = create_private(tmp, 0);
+    FILE *out = create_private(tmp);
     if (!out)
         return -1;
     /* Every other host's line kept, this host's replaced: written aside
@@ -594,6 +655,13 @@ int tls_verdict(SSL *ssl, const char *pin, const char *known, const char *hostpo
     }
     if (insecure)
         return TLS_BY_NOTHING;
+    long v = SSL_get_verify_result(ssl);
+    /* known_hosts decides here (it is read, or told a pin): if others could
+     * write it or its directory, it could say anything. */
+    if (known && (pin || v != X509_V_OK) && tls_path_safe(known) < 0) {
+        snprintf(why, whysz, "%s", tls_error());
+        return -1;
+    }
     if (pin) {
         if (strcmp(pin, fp) != 0) {
             snprintf(why, whysz,
@@ -608,7 +676,6 @@ int tls_verdict(SSL *ssl, const char *pin, const char *known, const char *hostpo
             fprintf(stderr, "hichat: warning: %s\n", tls_error());
         return TLS_BY_PIN;
     }
-    long v = SSL_get_verify_result(ssl);
     if (v == X509_V_OK)
         return TLS_BY_CA;
     int k = known ? tls_known_get(known, hostport, kept) : 0;

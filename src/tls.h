@@ -40,10 +40,17 @@ SSL_CTX *tls_client_ctx(const char *ca, const char *cert, const char *key);
  * $XDG_CONFIG_HOME/hichat (or ~/.config/hichat). -1 if neither is set. */
 int tls_config_path(const char *name, char *out, size_t outsz);
 
+/* Whether path and the directory holding it may decide trust (known_hosts,
+ * a self-signed key), as ssh's StrictModes: each that exists must be owned
+ * by this user or root, and writable by no one else. 0, or -1 with
+ * tls_error() naming the path and the fix. */
+int tls_path_safe(const char *path);
+
 /* Makes path hold a new EC P-256 key and a self-signed certificate for it
  * (valid ten years, named after this host), unless it already holds one.
- * The file is created with mode 0600, its directory 0700. 0, or -1 with
- * tls_error() set. *made says whether it was made now. */
+ * The file is created with mode 0600, its directory 0700; an existing one,
+ * or its directory, must pass tls_path_safe. 0, or -1 with tls_error()
+ * set. *made says whether it was made now. */
 int tls_self_signed(const char *path, int *made);
 
 /* The SHA-256 fingerprint of the certificate in a PEM file, or of the
@@ -80,7 +87,8 @@ void tls_describe(SSL *ssl, char *out, size_t outsz);
 /* After a client handshake: whether the server's certificate is trusted.
  *   pin: a canonical fingerprint it must have, or NULL;
  *   known: the known-hosts file (NULL: none), consulted for a certificate
- *          the CAs do not vouch for, and told a pinned one;
+ *          the CAs do not vouch for, and told a pinned one; refused
+ *          (-1) then if it fails tls_path_safe;
  *   hostport: the server as the user named it, the known-hosts key;
  *   insecure: accept anything.
  * How it is trusted (TLS_BY_CA, _PIN, _KNOWN, _NOTHING for insecure); or -1

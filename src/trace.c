@@ -51,42 +51,150 @@ static void put(line *l, const char *fmt, ...)
         l->n += (size_t)k < sizeof l->s - l->n ? (size_t)k : sizeof l->s - l->n - 1;
 }
 
-/* A string as strace quotes it: "..." with C escapes and octal, cut at
- * STR_MAX bytes (then "..." follows the closing quote). A line that begins
- * "/pass " shows *** for the password: traces get pasted into reports. */
+/* One byte as strace quotes it inside "...": C escapes, printable ASCII,
+ * else octal (three digits when a digit follows, so it stays unambiguous). */
+static void put_byte(line *l, unsigned char c, int digit_next)
+{
+    switch (c) {
+    case '"': put(l, "\\\""); return;
+    case '\\': put(l, "\\\\"); return;
+    case '\t': put(l, "\\t"); return;
+    case '\n': put(l, "\\n"); return;
+    case '\v': put(l, "\\v"); return;
+    case '\f': put(l, "\\f"); return;
+    case '\r': put(l, "\\r"); return;
+    default: break;
+    }
+    if (c >= 0x20 && c < 0x7f)
+        put(l, "%c", c);
+    else
+        put(l, digit_next ? "\\%03o" : "\\%o", c);
+}
+
+/* A string as strace quotes it: "..." cut at STR_MAX bytes (then "..."
+ * follows the closing quote). For names and option values: data on a
+ * connection goes through put_data. */
 static void put_str(line *l, const void *p, size_t n)
 {
     const unsigned char *b = p;
     size_t shown = n > STR_MAX ? STR_MAX : n;
     put(l, "\"");
-    for (size_t i = 0; i < shown; i++) {
-        unsigned char c = b[i];
-        if ((i == 0 || b[i - 1] == '\n') && shown - i >= 6 &&
-            strncasecmp((const char *)b + i, "/pass ", 6) == 0) {
-            put(l, "%.6s***", (const char *)b + i);
-            for (i += 6; i + 1 < shown && b[i + 1] != '\n'; i++)
-                ;
-            continue;
-        }
-        switch (c) {
-        case '"': put(l, "\\\""); continue;
-        case '\\': put(l, "\\\\"); continue;
-        case '\t': put(l, "\\t"); continue;
-        case '\n': put(l, "\\n"); continue;
-        case '\v': put(l, "\\v"); continue;
-        case '\f': put(l, "\\f"); continue;
-        case '\r': put(l, "\\r"); continue;
-        default: break;
-        }
-        if (c >= 0x20 && c < 0x7f) {
-            put(l, "%c", c);
-            continue;
-        }
-        /* Octal, three digits when a digit follows (so it stays unambiguous). */
-        int digit_next = i + 1 < shown && b[i + 1] >= '0' && b[i + 1] <= '7';
-        put(l, digit_next ? "\\%03o" : "\\%o", c);
-    }
+    for (size_t i = 0; i < shown; i++)
+        put_byte(l, b[i], i + 1 < shown && b[i + 1] >= '0' && b[i + 1] <= '7');
     put(l, n > STR_MAX ? "\"..." : "\"");
+}
+
+/* ---- the password out of traces ----
+ *
+ * Traces get pasted into bug reports, so a line that begins "/pass " (any
+ * case, as the server takes it) shows *** for the rest of the line. Where a
+ * line begins is a property of the stream, not of one call: "/pa" may come
+ * in one read and "ss secret\n" in the next, or a partial write may stop in
+ * the middle of the password. So each descriptor keeps, per direction, where
+ * its stream is in the current line: one of the states below, a nibble. */
+enum {
+    /* 0 to 5: at the start of a line, that many bytes of "/pass " seen. A
+     * descriptor's table entry starts at 0: a new connection starts a line. */
+    LS_SECRET = 6, /* in the rest of a "/pass " line: shown as *** */
+    LS_OTHER = 7,  /* in any other line */
+};
+static const char pass_prefix[] = "/pass ";
+/* The table grows to the highest descriptor traced, one byte each (in and
+ * out); beyond this, memory is not worth it and the stream's place is
+ * unknown. */
+#define LINESTATE_FDS_MAX (1u << 20)
+
+static unsigned char *linestate; /* by fd: low nibble in, high nibble out */
+static size_t nlinestate;
+
+enum { DIR_IN = 0, DIR_OUT = 4 }; /* the nibble's shift */
+
+/* The state after byte c. */
+static unsigned next_state(unsigned s, unsigned char c)
+{
+    if (c == '\n')
+        return 0;
+    if (s >= LS_SECRET)
+        return s;
+    return ascii_lower(c) == pass_prefix[s] ? s + 1 : LS_OTHER;
+}
+
+/* fd's state in one direction. A descriptor past the table's bound is
+ * taken to be inside a password until its next line end: unknown is
+ * secret. */
+static unsigned state_get(int fd, int dir)
+{
+    if (fd < 0 || (size_t)fd >= LINESTATE_FDS_MAX)
+        return LS_SECRET;
+    if ((size_t)fd >= nlinestate)
+        return 0;
+    return (linestate[fd] >> dir) & 0xf;
+}
+
+static void state_set(int fd, int dir, unsigned s)
+{
+    if (fd < 0 || (size_t)fd >= LINESTATE_FDS_MAX)
+        return;
+    if ((size_t)fd >= nlinestate) {
+        if (s == 0)
+            return; /* what a missing entry means anyway */
+        size_t n = nlinestate ? nlinestate : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        linestate = xrealloc(linestate, n);
+        memset(linestate + nlinestate, 0, n - nlinestate);
+        nlinestate = n;
+    }
+    linestate[fd] = (unsigned char)((linestate[fd] & ~(0xfu << dir)) | (s << dir));
+}
+
+/* A descriptor closed or new: whatever comes on it next starts a line. */
+static void state_reset(int fd)
+{
+    if (fd >= 0 && (size_t)fd < nlinestate)
+        linestate[fd] = 0;
+}
+
+/* Data on a connection, as put_str shows it, with the rest of a "/pass "
+ * line as ***. *s is the stream's state before the data; it is left at the
+ * state after the first `moved` bytes, which are what the call really moved
+ * (a partial write sends the rest again; a peek moves nothing). l may be
+ * NULL: only the state is followed. */
+static void put_data(line *l, unsigned *s, const void *p, size_t n, size_t moved)
+{
+    const unsigned char *b = p;
+    size_t shown = n > STR_MAX ? STR_MAX : n;
+    unsigned st = *s;
+    int starred = 0;
+    if (l)
+        put(l, "\"");
+    for (size_t i = 0; i < n && (i < shown || i < moved); i++) {
+        int secret = st == LS_SECRET && b[i] != '\n';
+        st = next_state(st, b[i]);
+        if (i + 1 == moved)
+            *s = st;
+        if (!l || i >= shown)
+            continue;
+        if (secret) {
+            if (!starred)
+                put(l, "***");
+            starred = 1;
+            continue;
+        }
+        starred = 0;
+        put_byte(l, b[i], i + 1 < shown && b[i + 1] >= '0' && b[i + 1] <= '7');
+    }
+    if (l)
+        put(l, n > STR_MAX ? "\"..." : "\"");
+}
+
+/* put_data on fd's stream in direction dir. */
+static void put_stream(line *l, int fd, int dir, const void *p, size_t n, long r)
+{
+    unsigned s = state_get(fd, dir);
+    put_data(l, &s, p, n, r > 0 ? (size_t)r : 0);
+    if (r > 0)
+        state_set(fd, dir, s);
 }
 
 static const char *family_name(int f)
@@ -239,6 +347,7 @@ static void finish(line *l, long r, int err)
 int trace_socket(int domain, int type, int protocol)
 {
     BEGIN(socket(domain, type, protocol))
+    state_reset((int)r_);
     const char *fam = family_name(domain);
     int base = type & ~(SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fam)
@@ -290,6 +399,7 @@ int trace_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
     socklen_t before = len ? *len : 0;
     BEGIN(accept4(fd, sa, len, flags))
+    state_reset((int)r_);
     put(l, "accept4(%d, ", fd);
     put_addr_result(l, r_, sa, before, len);
     put(l, ", ");
@@ -426,7 +536,7 @@ ssize_t trace_read(int fd, void *buf, size_t n)
     BEGIN(read(fd, buf, n))
     put(l, "read(%d, ", fd);
     if (r_ >= 0)
-        put_str(l, buf, (size_t)r_);
+        put_stream(l, fd, DIR_IN, buf, (size_t)r_, r_);
     else
         put(l, "%p", buf);
     put(l, ", %zu)", n);
@@ -438,7 +548,7 @@ ssize_t trace_write(int fd, const void *buf, size_t n)
 {
     BEGIN(write(fd, buf, n))
     put(l, "write(%d, ", fd);
-    put_str(l, buf, n);
+    put_stream(l, fd, DIR_OUT, buf, n, r_);
     put(l, ", %zu)", n);
     END()
     return (ssize_t)r_;
@@ -448,15 +558,24 @@ ssize_t trace_writev(int fd, const struct iovec *iov, int cnt)
 {
     BEGIN(writev(fd, iov, cnt))
     put(l, "writev(%d, [", fd);
+    /* Each buffer shown from where the one before left the line; the
+     * stream moves on by what was written. */
+    unsigned shown = state_get(fd, DIR_OUT), moved = shown;
+    size_t left = r_ > 0 ? (size_t)r_ : 0;
     for (int i = 0; i < cnt; i++) {
-        if (i == STR_MAX) {
+        size_t len = iov[i].iov_len, k = left < len ? left : len;
+        put_data(NULL, &moved, iov[i].iov_base, len, k);
+        left -= k;
+        if (i < STR_MAX) {
+            put(l, "%s{iov_base=", i ? ", " : "");
+            put_data(l, &shown, iov[i].iov_base, len, len);
+            put(l, ", iov_len=%zu}", len);
+        } else if (i == STR_MAX) {
             put(l, ", ...");
-            break;
         }
-        put(l, "%s{iov_base=", i ? ", " : "");
-        put_str(l, iov[i].iov_base, iov[i].iov_len);
-        put(l, ", iov_len=%zu}", iov[i].iov_len);
     }
+    if (r_ > 0)
+        state_set(fd, DIR_OUT, moved);
     put(l, "], %d)", cnt);
     END()
     return (ssize_t)r_;
@@ -467,10 +586,15 @@ ssize_t trace_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *
     socklen_t before = len ? *len : 0;
     BEGIN(recvfrom(fd, buf, n, flags, sa, len))
     put(l, "recvfrom(%d, ", fd);
-    if (r_ >= 0)
-        put_str(l, buf, (size_t)r_ < n ? (size_t)r_ : n);
-    else
+    size_t got = r_ < 0 ? 0 : (size_t)r_ < n ? (size_t)r_ : n;
+    if (r_ >= 0 && sa) {
+        unsigned fresh = 0; /* a datagram is a message of its own */
+        put_data(l, &fresh, buf, got, got);
+    } else if (r_ >= 0) {
+        put_stream(l, fd, DIR_IN, buf, got, flags & MSG_PEEK ? 0 : (long)got);
+    } else {
         put(l, "%p", buf);
+    }
     put(l, ", %zu, ", n);
     put_flags(l, (unsigned)flags, msg_flags, ARRAY_LEN(msg_flags));
     put(l, ", ");
@@ -495,7 +619,12 @@ ssize_t trace_sendto(int fd, const void *buf, size_t n, int flags, const struct 
 {
     BEGIN(sendto(fd, buf, n, flags, sa, len))
     put(l, "sendto(%d, ", fd);
-    put_str(l, buf, n);
+    if (sa) {
+        unsigned fresh = 0; /* a datagram is a message of its own */
+        put_data(l, &fresh, buf, n, n);
+    } else {
+        put_stream(l, fd, DIR_OUT, buf, n, r_);
+    }
     put(l, ", %zu, ", n);
     put_flags(l, (unsigned)flags, msg_flags, ARRAY_LEN(msg_flags));
     put(l, ", ");
@@ -519,6 +648,7 @@ int trace_shutdown(int fd, int how)
 int trace_close(int fd)
 {
     BEGIN(close(fd))
+    state_reset(fd);
     put(l, "close(%d)", fd);
     END()
     return (int)r_;

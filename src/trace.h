@@ -7,7 +7,10 @@
  * The wrappers make the call, then (if tracing) print it with its real
  * arguments and result; errno is what the call left. Strings are shown as
  * strace shows them by default: at most 32 bytes, C escapes, octal for the
- * rest. This module prints by design: it is the one place that does. */
+ * rest. The rest of a line that begins "/pass " shows as ***, however the
+ * line is cut into calls: each descriptor's place in its line is kept (one
+ * byte per descriptor, while tracing). This module prints by design: it is
+ * the one place that does. */
 #ifndef HICHAT_TRACE_H
 #define HICHAT_TRACE_H
 

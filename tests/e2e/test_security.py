@@ -18,8 +18,8 @@ import stat
 import subprocess
 import time
 
-from harness import (HICHAT, ProcClient, Server, SkipTest, _kill_proc, check, free_port,
-                     scan_for_sanitizer, tmpdir)
+from harness import (HICHAT, ProcClient, Server, SkipTest, _kill_proc, _register, check,
+                     free_port, scan_for_sanitizer, tmpdir)
 
 TLS_NOTICE = "! this port speaks TLS: hichat connect --tls, ncat --ssl or openssl s_client"
 PASS_PROMPT = ("*** password required: send /pass PASSWORD (hichat connect --password-file "
@@ -520,10 +520,9 @@ def test_a_changed_certificate_is_refused_loudly_until_pinned_again():
     target = "127.0.0.1:%d" % port
     xdg = new_xdg()
     # Another host's line must survive everything below.
-    os.makedirs(os.path.join(xdg, "hichat"))
+    os.makedirs(os.path.join(xdg, "hichat"), mode=0o700)
     other_line = "192.0.2.1:4000 " + ":".join(["00"] * 32)
-    with open(known_hosts(xdg), "w") as f:
-        f.write(other_line + "\n")
+    write_secret(known_hosts(xdg), other_line + "\n")  # others may not write it
     expect_joined(hichat(["connect", target, "--tls-fingerprint", fp1], xdg=xdg), "first pin")
     expect_joined(hichat(["connect", target, "--tls"], xdg=xdg), "remembered")
     check(srv.stop() == 0, "first server exits 0")
@@ -939,6 +938,272 @@ def test_trace_never_shows_the_password():
     for where, text in (("client", r.stderr), ("server", srv.stderr())):
         check(PASSWORD not in text and "correct horse" not in text,
               "the %s's trace shows the password" % where)
+
+
+def test_trace_hides_a_password_split_over_reads():
+    """Redaction follows the line, not the read: a /pass line cut anywhere
+    (before or inside the password) never shows any of the password."""
+    pw = password_file()
+    srv = Server("--password-file", pw, "--trace")
+    splits = [("/pa", "ss " + PASSWORD), ("/pass corr", PASSWORD[4:]), ("/pass ", PASSWORD),
+              ("/PASS correct horse", PASSWORD[13:])]
+    for i, (first, rest) in enumerate(splits):
+        c = srv.client(name="split%d" % i)
+        c.expect(PASS_PROMPT)
+        c.send(first)
+        srv.wait_log(r"read\(\d+, \"%s" % re.escape(first[:3]))  # seen as a read of its own
+        time.sleep(0.1)
+        c.sendline(rest)
+        c.greeting()
+    # Every login went through its own reads; no word of the password in them.
+    check(len(re.findall(r"^login 127\.0\.0\.1:", srv.stderr(), re.M)) == len(splits),
+          "every split /pass logged in: %s" % srv.stderr()[-2000:])
+    for word in PASSWORD.split():
+        check(word[1:] not in srv.stderr(), "the server's trace shows %r: %s"
+              % (word, srv.stderr()[-3000:]))
+    # The client side: hichat connect --trace shows its /pass line starred.
+    r = hichat(["connect", "127.0.0.1:%d" % srv.port, "--password-file", pw, "--trace"],
+               input="hi\n")
+    expect_joined(r, "traced login")
+    for word in PASSWORD.split():
+        check(word[1:] not in r.stderr, "the client's trace shows %r: %s"
+              % (word, r.stderr[-3000:]))
+
+
+def test_a_symlink_planted_at_the_known_hosts_temp_name_writes_nothing():
+    """known_hosts is rewritten through known_hosts.PID.tmp: a symlink planted
+    at that exact name (the PID is the wrapper shell's, which execs hichat)
+    must not make the client truncate or write the file it points to."""
+    pk = pki()
+    srv = tls_server(pk.self_signed)
+    fp = cert_fingerprint(pk.self_signed[0])
+    xdg = new_xdg()
+    os.makedirs(os.path.join(xdg, "hichat"), mode=0o700)
+    victim = os.path.join(fresh_dir("victim"), "precious")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    plant = 'ln -s "$1" "$2.$$.tmp" || exit 99; shift 2; exec "$@"'
+    r = subprocess.run(["sh", "-c", plant, "sh", victim, known_hosts(xdg), HICHAT, "connect",
+                        "127.0.0.1:%d" % srv.port, "--tls-fingerprint", fp],
+                       input=b"", capture_output=True, timeout=10, env=client_env(xdg))
+    err = r.stderr.decode("utf-8", "backslashreplace")
+    scan_for_sanitizer("hichat connect", err)
+    check(r.returncode != 99, "the symlink was planted")
+    check(open(victim).read() == "precious\n", "the symlink's target was written: %r"
+          % open(victim).read())
+    tmps = [n for n in os.listdir(os.path.dirname(known_hosts(xdg))) if n.endswith(".tmp")]
+    check(len(tmps) == 1, "one planted name: %r" % tmps)
+    tmp = os.path.join(os.path.dirname(known_hosts(xdg)), tmps[0])
+    check(os.path.islink(tmp) and not os.path.exists(known_hosts(xdg)),
+          "the planted link stays where it was, known_hosts is not made from it")
+    check("cannot create %s: it exists already" % tmp in err, "the client says why: %s" % err)
+    # The pin itself was good: the client got in (and only remembering failed).
+    check(r.returncode == 0 and r.stdout.startswith(b"* welcome"),
+          "a pinned connect still works: %s %r" % (r.returncode, r.stdout[:200]))
+
+
+def test_config_files_others_could_write_are_not_trusted():
+    """Like ssh's StrictModes: known_hosts, selfsigned.pem and the directory
+    holding them must be owned by the user (or root) and not writable by
+    group or others, or the client and server refuse, naming the path and
+    the fix."""
+    pk = pki()
+    srv = tls_server(pk.self_signed)
+    fp = cert_fingerprint(pk.self_signed[0])
+    target = "127.0.0.1:%d" % srv.port
+    xdg = new_xdg()
+    d = os.path.join(xdg, "hichat")
+    expect_joined(hichat(["connect", target, "--tls-fingerprint", fp], xdg=xdg), "pin")
+    expect_joined(hichat(["connect", target, "--tls"], xdg=xdg), "remembered")
+    # A directory anyone may write: someone could have put a known_hosts there.
+    for mode in (0o777, 0o775):
+        os.chmod(d, mode)
+        r = hichat(["connect", target, "--tls"], xdg=xdg, input="never sent\n")
+        expect_failure(r, 1, "will not trust %s: others may write it (mode %o; fix: chmod go-w %s)"
+                       % (d, mode, d))
+        check("* welcome" not in r.stdout, "not connected: %r" % r.stdout)
+        # Not told a pin either.
+        r = hichat(["connect", target, "--tls-fingerprint", fp], xdg=xdg)
+        expect_failure(r, 1, "will not trust %s" % d)
+    os.chmod(d, 0o700)
+    expect_joined(hichat(["connect", target, "--tls"], xdg=xdg), "trusted again after chmod")
+    # known_hosts itself planted world-writable.
+    kh = known_hosts(xdg)
+    os.chmod(kh, 0o666)
+    r = hichat(["connect", target, "--tls"], xdg=xdg)
+    expect_failure(r, 1, "will not trust %s: others may write it (mode 666; fix: chmod go-w %s)"
+                   % (kh, kh))
+    os.chmod(kh, 0o600)
+    # Owned by someone else (not root): only a root test run can arrange it.
+    if os.geteuid() == 0:
+        os.chown(kh, 65534, 65534)
+        r = hichat(["connect", target, "--tls"], xdg=xdg)
+        expect_failure(r, 1, "will not trust %s: it is owned by uid 65534" % kh)
+        os.chown(kh, 0, 0)
+    expect_joined(hichat(["connect", target, "--tls"], xdg=xdg), "trusted again")
+    # A CA-verified server never consults known_hosts: a loose directory does not matter.
+    os.chmod(d, 0o777)
+    ca_srv = tls_server(pk.leaf)
+    expect_joined(hichat(["connect", "127.0.0.1:%d" % ca_srv.port, "--tls-ca", pk.ca[0]], xdg=xdg),
+                  "CA-verified")
+    # The server's --tls-self-signed: the default directory, then the file.
+    sx = new_xdg()
+    sd = os.path.join(sx, "hichat")
+    os.makedirs(sd, mode=0o700)
+    os.chmod(sd, 0o775)
+    r = hichat(["serve", "--port", "0", "--tls-self-signed"], xdg=sx)
+    expect_failure(r, 1, "--tls-self-signed: will not trust %s: others may write it "
+                   "(mode 775; fix: chmod go-w %s)" % (sd, sd))
+    check(not os.path.exists(os.path.join(sd, "selfsigned.pem")), "no key made there")
+    os.chmod(sd, 0o700)
+    pem = os.path.join(sd, "selfsigned.pem")
+    write_secret(pem, open(pk.self_signed[1]).read() + open(pk.self_signed[0]).read())
+    os.chmod(pem, 0o620)
+    r = hichat(["serve", "--port", "0", "--tls-self-signed"], xdg=sx)
+    expect_failure(r, 1, "will not trust %s: others may write it (mode 620; fix: chmod go-w %s)"
+                   % (pem, pem))
+    # And an explicit --tls-self-signed=FILE in a directory anyone may write.
+    loose = fresh_dir("loose")
+    os.chmod(loose, 0o777)
+    r = hichat(["serve", "--port", "0", "--tls-self-signed=" + os.path.join(loose, "k.pem")])
+    expect_failure(r, 1, "will not trust %s" % loose)
+
+
+def test_tls_sessions_resume_with_client_certificates():
+    """With --tls-client-ca, a session resumed (openssl s_client -sess_out,
+    then -sess_in) must be "Reused", not fail with "session id context
+    uninitialized"; over TLS 1.3 (tickets) and TLS 1.2 (session ids)."""
+    pk = pki()
+    srv = tls_server(pk.leaf, "--tls-client-ca", pk.ca[0])
+    sess = os.path.join(fresh_dir("sess"), "session.pem")
+
+    def s_client(version, sess_arg):
+        p = subprocess.Popen(["openssl", "s_client", version, "-connect",
+                              "127.0.0.1:%d" % srv.port, "-CAfile", pk.ca[0], "-cert",
+                              pk.client[0], "-key", pk.client[1], sess_arg, sess],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        _register_proc(p)
+        out = b""
+        deadline = time.monotonic() + 8
+        # The greeting comes after the session ticket: then the session is saved.
+        while b"* welcome" not in out and time.monotonic() < deadline:
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            out += chunk
+        rest, _ = p.communicate(timeout=8)
+        return (out + rest).decode("utf-8", "backslashreplace")
+
+    for version in ("-tls1_3", "-tls1_2"):
+        first = s_client(version, "-sess_out")
+        check("\nNew, TLSv1." in first and "* welcome" in first,
+              "%s: a new session, greeted: %s" % (version, first[-1500:]))
+        again = s_client(version, "-sess_in")
+        check("\nReused, TLSv1." in again and "* welcome" in again,
+              "%s: the session is reused: %s" % (version, again[-1500:]))
+    check("session id context uninitialized" not in srv.stderr(), srv.stderr())
+
+
+def _register_proc(p):
+    class _P:
+        def teardown(self):
+            _kill_proc(p)
+    _register(_P())
+
+
+def test_a_certificate_naming_the_host_only_in_its_cn_is_refused():
+    """Only subjectAltName names a server: a CA-signed certificate with
+    CN=localhost and no subjectAltName does not vouch for localhost."""
+    pk = pki()
+    nosan = pk.make_leaf("nosan", pk.ca, None)
+    subject = openssl("x509", "-in", nosan[0], "-noout", "-subject")
+    check("CN = localhost" in subject or "CN=localhost" in subject, subject)
+    check("Alternative Name" not in openssl("x509", "-in", nosan[0], "-noout", "-text"),
+          "made without a subjectAltName")
+    srv = tls_server(nosan)
+    r = hichat(["connect", "localhost:%d" % srv.port, "--tls-ca", pk.ca[0]],
+               input="must never reach the room\n")
+    expect_failure(r, 1, "cannot verify the server's certificate: hostname mismatch")
+    check("* welcome" not in r.stdout, "nothing shown: %r" % r.stdout)
+    check("must never reach" not in srv.stdout(), "the line reached the room")
+    # The same CA's certificate with the name in its subjectAltName is fine.
+    ok = tls_server(pk.leaf)
+    expect_joined(hichat(["connect", "localhost:%d" % ok.port, "--tls-ca", pk.ca[0]]),
+                  "subjectAltName DNS:localhost")
+
+
+def test_prefix_lengths_strtol_would_take_are_usage_errors():
+    """--allow/--deny prefix lengths are plain decimal 0-32 / 0-128: a sign,
+    a space or a leading zero (which strtol skipped or took) is refused."""
+    for flag, rule in (("--allow", "127.0.0.1/-0"), ("--deny", "::/-0"),
+                       ("--allow", "127.0.0.0/\t8"), ("--allow", "127.0.0.0/08"),
+                       ("--deny", "::1/0128"), ("--allow", "/-0"), ("--allow", "1.2.3.4/")):
+        r = hichat(["serve", "--port", "0", flag, rule], timeout=5)
+        expect_failure(r, 2, "--%s" % flag.lstrip("-"))
+        check("prefix length" in r.stderr or "is not an address or network" in r.stderr,
+              "%s %r: the reason is given: %s" % (flag, rule, r.stderr))
+        check("listening" not in r.stderr, "%s %r: it served: %s" % (flag, rule, r.stderr))
+
+
+# Connects from each source address given, in order, and prints the first
+# line each got; holds every connection open until its stdin ends.
+_V6_CLIENTS = r"""
+import socket, sys
+port, socks = int(sys.argv[1]), []
+for src in sys.argv[2:]:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.bind((src, 0))
+    s.connect(("2001:db8:1:2::1", port))
+    line = b""
+    while not line.endswith(b"\n"):
+        b = s.recv(1)
+        if not b:
+            break
+        line += b
+    print(src, line.decode().rstrip("\n"), flush=True)
+    socks.append(s)
+sys.stdin.read()
+"""
+
+
+def test_max_per_ip_counts_an_ipv6_host_as_its_64():
+    """--max-per-ip counts an IPv6 peer as its /64, as the wrong-password
+    lockout does: three addresses of one /64 are one host. Loopback has only
+    ::1, so this runs in a network namespace of its own (root, iproute2)
+    with addresses of 2001:db8:1:2::/64 and 2001:db8:1:3::/64 on its lo."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        raise SkipTest("needs root and iproute2 (ip) for a network namespace")
+    ns = "hc6%d" % os.getpid()
+
+    class _Ns:
+        def teardown(self):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+    _register(_Ns())
+    cmds = [["ip", "netns", "add", ns], ["ip", "-n", ns, "link", "set", "lo", "up"]]
+    for a in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3", "2001:db8:1:3::1"):
+        cmds.append(["ip", "-n", ns, "addr", "add", a + "/128", "dev", "lo", "nodad"])
+    for cmd in cmds:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=10)
+    srv = Server("--max-per-ip", "2", bind="::", wrap=["ip", "netns", "exec", ns])
+    p = subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c", _V6_CLIENTS,
+                          str(srv.port), "2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3",
+                          "2001:db8:1:3::1"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _register_proc(p)
+    lines = [p.stdout.readline().decode().rstrip("\n") for _ in range(4)]
+    p.stdin.close()
+    p.wait(5)
+    got = dict(l.split(" ", 1) for l in lines if " " in l)
+    check(len(got) == 4, "four answers: %r %r" % (lines, p.stderr.read()))
+    check(got["2001:db8:1:2::1"].startswith("* welcome") and
+          got["2001:db8:1:2::2"].startswith("* welcome"), "two of the /64 get in: %r" % got)
+    check(got["2001:db8:1:2::3"] == "! too many connections from your address (max 2); "
+          "try again later", "the third address of the same /64 is refused: %r" % got)
+    check(got["2001:db8:1:3::1"].startswith("* welcome"), "another /64 is another host: %r" % got)
+    srv.wait_log(r"^refuse \[2001:db8:1:2::3\]:\d+ \(too many connections from your address "
+                 r"\(max 2\)\)$")
 
 
 def test_piped_input_waits_for_a_greeting_at_most_2_s():

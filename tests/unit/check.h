@@ -38,6 +38,7 @@ void test_text(void);
 void test_room(void);
 void test_loop(void);
 void test_ipcount(void);
+void test_trace(void);
 void test_access(void);
 void test_histo(void);
 void test_edit(void);

@@ -29,6 +29,7 @@ int main(void)
     run("histo", test_histo);
     run("edit", test_edit);
     run("roster", test_roster);
+    run("trace", test_trace);
     printf("unit: %d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
 }

@@ -46,13 +46,22 @@ static void test_cidr(void)
         {"::/0", "10.0.0.1", 0, 1}, /* the whole key space */
         {"2001:db8::/33", "2001:db8:8000::1", 1, 0},
         {"2001:db8::/33", "2001:db8:7fff::1", 1, 1},
+        {"192.0.2.1/0", "10.0.0.1", 0, 1}, /* the edges of the range */
+        {"192.0.2.1/32", "192.0.2.1", 0, 1},
+        {"::1/128", "::1", 1, 1},
+        {"2001:db8::/10", "2001:db8::1", 1, 1},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         ipkey k = t[i].v6 ? v6(t[i].addr) : v4(t[i].addr);
         CHECKF(matches(t[i].rule, k) == t[i].match, "%s ~ %s", t[i].rule, t[i].addr);
     }
-    static const char *const bad[] = {"", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0/8",
-                                      "host.example", "10.0.0.0/-1", "/8", "1.2.3.4/8x"};
+    static const char *const bad[] = {
+        "", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0/8", "host.example", "10.0.0.0/-1",
+        "/8", "1.2.3.4/8x",
+        /* Garbage strtol would have taken: signs, spaces, leading zeros. */
+        "/-0", "/0x", "1.2.3.4/", "/ 8", "1.2.3.4/-0", "::/-0", "1.2.3.4/+8", "1.2.3.4/ 8",
+        "1.2.3.4/\t8", "1.2.3.4/\n8", "1.2.3.4/08", "::/0128", "1.2.3.4/00", "1.2.3.4/8 ",
+        "1.2.3.4/8/8", "::/1280", "1.2.3.4/4294967328", "::/", "1.2.3.4//8", " 1.2.3.4"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cidr c;
         char err[160] = "";

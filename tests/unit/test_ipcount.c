@@ -1,5 +1,6 @@
-/* ipcount: IPv4 and its v4-mapped IPv6 form are one host; counts go up and
- * down through table growth; an address back at zero takes no entry. */
+/* ipcount: IPv4 and its v4-mapped IPv6 form are one host, an IPv6 /64 is one
+ * host; counts go up and down through table growth; an address back at zero
+ * takes no entry. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -44,5 +45,25 @@ void test_ipcount(void)
             ipcount_del(t, &k);
         }
     CHECK(ipcount_size(t) == 1 && ipcount_get(t, &b) == 1);
+    ipcount_del(t, &b);
+    CHECK(ipcount_size(t) == 0);
+
+    /* An IPv6 host counts as its /64, as for the wrong-password limit; IPv4
+     * (and v4-mapped) per address. */
+    ipkey h1 = v6("2001:db8:1:2::1"), h2 = v6("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+          other = v6("2001:db8:1:3::1"), p1 = v4("192.0.2.1"), p2 = v4("192.0.2.2");
+    CHECK(ipcount_add(t, &h1) == 1);
+    CHECK(ipcount_add(t, &h2) == 2); /* same /64 */
+    CHECKF(ipcount_get(t, &h1) == 2 && ipcount_get(t, &h2) == 2, "%u %u", ipcount_get(t, &h1),
+           ipcount_get(t, &h2));
+    CHECK(ipcount_get(t, &other) == 0 && ipcount_add(t, &other) == 1);
+    CHECK(ipcount_add(t, &p1) == 1 && ipcount_add(t, &p2) == 1);
+    CHECK(ipcount_size(t) == 4);
+    ipcount_del(t, &h2); /* either address of the /64 gives its count back */
+    ipcount_del(t, &h1);
+    CHECK(ipcount_get(t, &h1) == 0 && ipcount_size(t) == 3);
+    ipkey host = ipkey_host(&h2), four = ipkey_host(&p1);
+    CHECK(memcmp(&host, &h1, 8) == 0 && memcmp(host.b + 8, "\0\0\0\0\0\0\0\0", 8) == 0);
+    CHECK(memcmp(&four, &p1, sizeof four) == 0);
     ipcount_free(t);
 }
