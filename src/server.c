@@ -235,7 +235,7 @@ typedef struct conn {
     unsigned auth_fails;
     char want_nick[NICK_MAX + 1]; /* asked for (/nick) before the password */
     struct conn *next_pending, *next_leave, *next_dead;
-    struct conn *prev_parked, *next_parked;
+    fifo_link parked; /* on s->parked (C_PARKED) */
     struct who_cursor {
         char after[NICK_MAX + 1]; /* the last nick listed */
         size_t total;             /* members when it was asked */
@@ -252,7 +252,7 @@ typedef struct udp_peer {
     ipkey ip;
     int verified, announced, heard; /* as C_JOINED, C_ANNOUNCED, C_HEARD */
     uint64_t credit;                /* bytes a candidate may still be sent */
-    struct udp_peer *cprev, *cnext; /* candidates, oldest first */
+    fifo_link cand;                 /* on s->cand while a candidate */
     char want_nick[NICK_MAX + 1];   /* asked for (/nick) before joining */
     uint64_t tokens, refill_ms;
     uint64_t bytes_in, bytes_out, lines_in, msgs_out;
@@ -278,7 +278,7 @@ struct server {
     char *scratch; /* READ_SIZE + max_line + 2 bytes */
     char *clean;   /* TEXT_CLEAN_MAX(max_line + 2) bytes */
     conn *pending, *leaving, *dead;
-    conn *parked, *parked_tail; /* input put off, oldest first (C_PARKED) */
+    fifo parked;        /* connections whose input is put off, oldest first */
     conn *all;     /* every connection, for the last cleanup */
     size_t nover;       /* members over --max-queue: the room takes no input */
     size_t pass_bytes;  /* added to each member's queue in this pass */
@@ -306,8 +306,7 @@ struct server {
     int ufd;              /* the UDP socket, or -1 */
     struct udp_peer **ub; /* UDP peers by address: a chained hash */
     size_t nub, nudp;
-    struct udp_peer *cand, *cand_tail; /* candidates (unproven), oldest first */
-    size_t ncand;
+    fifo cand; /* UDP candidates (unproven), oldest first */
     unsigned char udp_key[32]; /* keys the /join tokens (HMAC-SHA256) */
     char *dgram;               /* one datagram: udp_cap bytes */
     struct {
@@ -744,7 +743,7 @@ static void before_sleep(loop *l, void *data)
         budget = PASS_BYTES;
     s->pass_budget = budget ? budget : 1;
     s->pass_bytes = 0;
-    if ((s->parked || s->udp_parked) && room_open(s) && !loop_timer_armed(&s->resume_timer))
+    if ((s->parked.head || s->udp_parked) && room_open(s) && !loop_timer_armed(&s->resume_timer))
         loop_timer_arm(l, &s->resume_timer, 0);
     if (activity(s) != s->tidy_mark && !loop_timer_armed(&s->tidy_timer))
         loop_timer_arm(l, &s->tidy_timer, TIDY_MS);
@@ -757,15 +756,16 @@ static void before_sleep(loop *l, void *data)
 static void resume(loop *l, loop_timer *t)
 {
     server *s = CONTAINER_OF(t, server, resume_timer);
-    conn *last = s->parked_tail;
-    while (s->parked && room_open(s)) {
-        conn *c = s->parked;
+    fifo_link *last = s->parked.tail;
+    while (s->parked.head && room_open(s)) {
+        fifo_link *k = s->parked.head;
+        conn *c = CONTAINER_OF(k, conn, parked);
         conn_release(c);
         /* Its turn: what waits in the kernel is read now too, or a
          * connection put off before reading would never get to. */
         if (is_open(c) && !(c->flags & C_HELD) && room_open(s))
             conn_read(c);
-        if (c == last)
+        if (k == last)
             break;
     }
     if (s->udp_parked && room_open(s)) {
@@ -796,7 +796,7 @@ static void stats_line(server *s, char *dst, size_t sz)
                               (unsigned long long)s->st.refused[i]);
     if (n < sz)
         snprintf(dst + n, sz - n, " udp: peers=%zu candidates=%zu dropped=%llu truncated=%llu",
-                 s->nudp - s->ncand, s->ncand,
+                 s->nudp - s->cand.count, s->cand.count,
                  (unsigned long long)s->st.udp_dropped, (unsigned long long)s->st.udp_truncated);
 }
 
@@ -1252,13 +1252,7 @@ static void park(conn *c)
         return;
     c->flags |= C_PARKED;
     c->line_start_ms = 0; /* waiting on us, not on the peer */
-    c->next_parked = NULL;
-    c->prev_parked = s->parked_tail;
-    if (s->parked_tail)
-        s->parked_tail->next_parked = c;
-    else
-        s->parked = c;
-    s->parked_tail = c;
+    fifo_push(&s->parked, &c->parked);
     conn_interest(c, conn_unsent(c) ? LOOP_WRITE : 0);
 }
 
@@ -1268,15 +1262,7 @@ static void unpark(conn *c)
     if (!(c->flags & C_PARKED))
         return;
     c->flags &= ~(unsigned)C_PARKED;
-    if (c->prev_parked)
-        c->prev_parked->next_parked = c->next_parked;
-    else
-        s->parked = c->next_parked;
-    if (c->next_parked)
-        c->next_parked->prev_parked = c->prev_parked;
-    else
-        s->parked_tail = c->prev_parked;
-    c->prev_parked = c->next_parked = NULL;
+    fifo_remove(&s->parked, &c->parked);
 }
 
 /* c stayed over its bound for BEHIND_MS and its socket takes no more: it
@@ -1718,7 +1704,7 @@ static void conn_readable(conn *c)
         }
         return;
     }
-    if (s->parked || !room_open(s)) {
+    if (s->parked.head || !room_open(s)) {
         /* The room has taken its share of this pass, or others were put
          * off first: wait in line, and read nothing meanwhile. */
         park(c);
@@ -2107,21 +2093,6 @@ static void udp_announce(member *m)
     p->heard = tell_join(p->s, m);
 }
 
-static void udp_unlink_candidate(udp_peer *p)
-{
-    server *s = p->s;
-    if (p->cprev)
-        p->cprev->cnext = p->cnext;
-    else
-        s->cand = p->cnext;
-    if (p->cnext)
-        p->cnext->cprev = p->cprev;
-    else
-        s->cand_tail = p->cprev;
-    p->cprev = p->cnext = NULL;
-    s->ncand--;
-}
-
 /* Forgets p; a member leaves the room for reason why (text). Never called
  * while the room is being iterated. */
 static void udp_forget(udp_peer *p, enum reason why, const char *text)
@@ -2137,7 +2108,7 @@ static void udp_forget(udp_peer *p, enum reason why, const char *text)
     loop_timer_cancel(s->l, &p->idle);
     s->nudp--;
     if (!p->verified) {
-        udp_unlink_candidate(p);
+        fifo_remove(&s->cand, &p->cand);
         free(p);
         return;
     }
@@ -2177,8 +2148,8 @@ static udp_peer *udp_new(server *s, const struct sockaddr *sa, socklen_t len)
         s->st.refused[F_DENIED]++; /* silently, and unlogged: datagrams are cheap */
         return NULL;
     }
-    if (s->ncand >= UDP_CANDIDATES)
-        udp_forget(s->cand, R_TIMEOUT, ""); /* the oldest candidate: it may ask again */
+    if (s->cand.count >= UDP_CANDIDATES) /* the oldest goes: it may ask again */
+        udp_forget(CONTAINER_OF(s->cand.head, udp_peer, cand), R_TIMEOUT, "");
     if (s->nudp >= s->nub) { /* grow the table */
         size_t old = s->nub;
         udp_peer **ob = s->ub;
@@ -2210,13 +2181,7 @@ static udp_peer *udp_new(server *s, const struct sockaddr *sa, socklen_t len)
     p->hnext = s->ub[k];
     s->ub[k] = p;
     s->nudp++;
-    p->cprev = s->cand_tail;
-    if (s->cand_tail)
-        s->cand_tail->cnext = p;
-    else
-        s->cand = p;
-    s->cand_tail = p;
-    s->ncand++;
+    fifo_push(&s->cand, &p->cand);
     return p;
 }
 
@@ -2260,7 +2225,7 @@ static int udp_admit(udp_peer *p)
         udp_forget(p, R_TIMEOUT, "");
         return -1;
     }
-    udp_unlink_candidate(p);
+    fifo_remove(&s->cand, &p->cand);
     p->verified = 1;
     ipcount_add(s->ips, &p->ip);
     s->nopen++;

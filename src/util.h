@@ -44,4 +44,43 @@ static inline int ascii_lower(int c)
 #define ARRAY_LEN(a)                  (sizeof(a) / sizeof((a)[0]))
 #define CONTAINER_OF(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
 
+/* An intrusive first-in first-out line: the owner embeds a fifo_link (and
+ * knows itself whether it is on the line), and takes it out again in O(1)
+ * from anywhere in the line. The line owns nothing. */
+typedef struct fifo_link {
+    struct fifo_link *prev, *next;
+} fifo_link;
+typedef struct {
+    fifo_link *head, *tail;
+    size_t count;
+} fifo;
+
+/* Puts k (not on any line) at the end of f. */
+static inline void fifo_push(fifo *f, fifo_link *k)
+{
+    k->next = NULL;
+    k->prev = f->tail;
+    if (f->tail)
+        f->tail->next = k;
+    else
+        f->head = k;
+    f->tail = k;
+    f->count++;
+}
+
+/* Takes k, which is on f, out of it. */
+static inline void fifo_remove(fifo *f, fifo_link *k)
+{
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        f->head = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    else
+        f->tail = k->prev;
+    k->prev = k->next = NULL;
+    f->count--;
+}
+
 #endif

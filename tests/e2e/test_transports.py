@@ -169,12 +169,16 @@ def test_udp_never_amplifies_toward_an_unproven_address():
     u.expect(r"^<%s> now you hear me$" % re.escape(tcp.nick))
 
 
-def _udp_join(port, host="127.0.0.1"):
-    """A raw UDP peer that proved its address; returns it and its nick."""
-    u = Udp(port, host)
+def _udp_token(u):
+    """Asks for u's token (padded, so that the answer fits) and returns it."""
     u.send(b"/join " + b" " * 100 + b"\n")
-    m = u.expect(r"^\*\*\* udp: to receive the room, send /join ([0-9a-f]+)$")
-    u.send(b"/join " + m.group(1).encode() + b"\n")
+    return u.expect(r"^\*\*\* udp: to receive the room, send /join ([0-9a-f]+)$").group(1)
+
+
+def _udp_join(port, host="127.0.0.1"):
+    """A raw UDP peer that proved its address."""
+    u = Udp(port, host)
+    u.send(b"/join " + _udp_token(u).encode() + b"\n")
     return u
 
 
@@ -215,16 +219,15 @@ def test_udp_token_for_one_address_says_nothing_of_another():
     tcp = srv.client()
     tcp.greeting()
     a = Udp(srv.port)
-    a.send(b"/join " + b" " * 100 + b"\n")
-    m = a.expect(r"^\*\*\* udp: to receive the room, send /join ([0-9a-f]+)$")
-    secret = _old_token_secret(m.group(1)[:16], _sockaddr_in(a.sock.getsockname()[1]))
+    token = _udp_token(a)
+    secret = _old_token_secret(token[:16], _sockaddr_in(a.sock.getsockname()[1]))
     b = Udp(srv.port)
     b.send(b"\n")  # learn b's port; an empty line is a keepalive, unanswered
     forged = _old_token(secret, _sockaddr_in(b.sock.getsockname()[1]))
     b.send(b"/join " + forged.encode() + b" " * 100 + b"\n")
     b.pump(0.5)
     check(not any("welcome" in l for l in b.lines), "a forged token was taken: %r" % b.lines)
-    check(len(m.group(1)) == 32, "a 128-bit token, got %r" % m.group(1))
+    check(len(token) == 32, "a 128-bit token, got %r" % token)
 
 
 def test_udp_unproven_address_is_not_a_member_and_says_nothing():

@@ -43,5 +43,6 @@ void test_access(void);
 void test_histo(void);
 void test_edit(void);
 void test_roster(void);
+void test_fifo(void);
 
 #endif

@@ -30,6 +30,7 @@ int main(void)
     run("edit", test_edit);
     run("roster", test_roster);
     run("trace", test_trace);
+    run("fifo", test_fifo);
     printf("unit: %d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
 }
