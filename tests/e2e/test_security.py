@@ -998,7 +998,7 @@ def test_a_symlink_planted_at_the_known_hosts_temp_name_writes_nothing():
           "the planted link stays where it was, known_hosts is not made from it")
     check("cannot create %s: it exists already" % tmp in err, "the client says why: %s" % err)
     # The pin itself was good: the client got in (and only remembering failed).
-    check(r.returncode == 0 and r.stdout.startswith(b"* welcome"),
+    check(r.returncode == 0 and r.stdout.startswith(b"*** welcome"),
           "a pinned connect still works: %s %r" % (r.returncode, r.stdout[:200]))
 
 
@@ -1197,11 +1197,11 @@ def test_max_per_ip_counts_an_ipv6_host_as_its_64():
     p.wait(5)
     got = dict(l.split(" ", 1) for l in lines if " " in l)
     check(len(got) == 4, "four answers: %r %r" % (lines, p.stderr.read()))
-    check(got["2001:db8:1:2::1"].startswith("* welcome") and
-          got["2001:db8:1:2::2"].startswith("* welcome"), "two of the /64 get in: %r" % got)
+    check(got["2001:db8:1:2::1"].startswith("*** welcome") and
+          got["2001:db8:1:2::2"].startswith("*** welcome"), "two of the /64 get in: %r" % got)
     check(got["2001:db8:1:2::3"] == "! too many connections from your address (max 2); "
           "try again later", "the third address of the same /64 is refused: %r" % got)
-    check(got["2001:db8:1:3::1"].startswith("* welcome"), "another /64 is another host: %r" % got)
+    check(got["2001:db8:1:3::1"].startswith("*** welcome"), "another /64 is another host: %r" % got)
     srv.wait_log(r"^refuse \[2001:db8:1:2::3\]:\d+ \(too many connections from your address "
                  r"\(max 2\)\)$")
 
