@@ -770,7 +770,8 @@ static void resume(loop *l, loop_timer *t)
     }
     if (s->udp_parked && room_open(s)) {
         s->udp_parked = 0;
-        loop_set_mask(l, s->ufd, LOOP_READ);
+        if (s->ufd >= 0) /* (closed at shutdown) */
+            loop_set_mask(l, s->ufd, LOOP_READ);
     }
 }
 

@@ -2,6 +2,7 @@
 dropped, whatever the others send at once; only a member that stays behind
 loses its seat, and it is told why (issue 13, point 1)."""
 
+import os
 import re
 import resource
 import selectors
@@ -244,6 +245,9 @@ def test_members_that_never_read_cost_at_most_their_bound():
     with open("/proc/%d/status" % srv.proc.pid) as f:
         peak = int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
     check(srv.stderr().count("(output queue full)") == 300, "all 300 dropped: %s" % srv.log_tail())
+    if os.environ.get("HICHAT_SANITIZE") == "1":
+        print("    memory not compared: AddressSanitizer's redzones and quarantine")
+        return
     per = (peak - base) * 1024 / 300
     check(per < 1.5 * bound, "peak %d KiB over %d KiB: %.0f bytes a member against a bound of %d"
           % (peak, base, per, bound))
