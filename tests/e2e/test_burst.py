@@ -8,10 +8,11 @@ import resource
 import selectors
 import signal
 import socket
+import subprocess
 import threading
 import time
 
-from harness import Server, check, raise_nofile_limit
+from harness import HICHAT, Server, _kill_proc, _register, check, raise_nofile_limit
 
 GREETING_RE = re.compile(rb"welcome to hichat, (\S+) \(")
 
@@ -251,3 +252,42 @@ def test_members_that_never_read_cost_at_most_their_bound():
     per = (peak - base) * 1024 / 300
     check(per < 1.5 * bound, "peak %d KiB over %d KiB: %.0f bytes a member against a bound of %d"
           % (peak, base, per, bound))
+
+
+def test_hichat_connect_that_fell_behind_says_why_and_exits_1():
+    # The client stops reading its socket when nobody reads its stdout; the
+    # server drops it for that, and once its output is read it says why on
+    # stderr and exits 1 (it used to exit 0 with nothing said).
+    srv = Server("--max-queue", "65536", "--msg-rate", "0")
+    r, w = os.pipe()
+    p = subprocess.Popen([HICHAT, "connect", "127.0.0.1:%d" % srv.port], stdin=subprocess.PIPE,
+                         stdout=w, stderr=subprocess.PIPE)
+    os.close(w)
+    _register(_Proc(p))
+    srv.wait_log(r"^connect 127\.0\.0\.1:\d+ guest1$")
+    sender = socket.create_connection(("127.0.0.1", srv.port))
+    sender.recv(200)
+    t0 = time.monotonic()
+    while "(output queue full)" not in srv.stderr():
+        check(time.monotonic() - t0 < 30, "never dropped: %s" % srv.log_tail())
+        sender.sendall((b"z" * 1000 + b"\n") * 100)
+        time.sleep(0.01)
+    out = b""
+    while True:  # now its stdout is read: it catches up with what it had
+        chunk = os.read(r, 1 << 20)
+        if not chunk:
+            break
+        out += chunk
+    os.close(r)
+    status = p.wait(10)
+    err = p.stderr.read().decode()
+    check(status == 1, "exit 1 when dropped, got %s; stderr %r" % (status, err))
+    check("disconnected by the server: you fell too far behind" in err, "says why: %r" % err)
+
+
+class _Proc:
+    def __init__(self, p):
+        self.p = p
+
+    def teardown(self):
+        _kill_proc(self.p)
