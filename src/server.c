@@ -361,6 +361,7 @@ static void conn_close(conn *c, enum reason why, int graceful);
 static void conn_rearm(conn *c);
 static void who_next(conn *c);
 static int take_token(conn *c);
+static int bucket_take(server *s, uint64_t *tokens, uint64_t *refill_ms);
 static void conn_io(loop *l, int fd, void *data, int mask);
 static void conn_readable(conn *c);
 static void conn_read(conn *c);
@@ -857,14 +858,28 @@ static int who_page(server *s, member *m, char *after, size_t total)
 /* /who. A crowd's list is not made at once: a connection gets a page, then
  * the next each time it has read the last (who_next), each page paid for
  * like a line, so a big room's list neither stalls the loop nor fills the
- * asker's queue. The console and UDP members get it whole. */
+ * asker's queue. A UDP member gets the pages its flood control pays for at
+ * once; the console gets it whole. */
 static void cmd_who(server *s, member *m)
 {
     char after[NICK_MAX + 1] = "";
     size_t total = room_count(s->room);
 
-    if (m->kind != M_CONN) {
+    if (m->kind == M_CONSOLE) {
         while (!who_page(s, m, after, total)) {
+        }
+        return;
+    }
+    if (m->kind == M_UDP) {
+        /* No queue to pace by: the pages go at once while its flood
+         * control has lines to spare for them, and the list says so where
+         * it stops. */
+        udp_peer *p = as_udp(m);
+        while (!who_page(s, m, after, total)) {
+            if (!bucket_take(s, &p->tokens, &p->refill_ms)) {
+                reply(m, dialect_notice("... the list goes on after %s: ask again in a while", after));
+                return;
+            }
         }
         return;
     }

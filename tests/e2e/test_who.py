@@ -77,3 +77,32 @@ def test_who_pages_are_paid_for_like_lines():
     check(time.monotonic() - t0 >= 1.5, "the pages came at the line rate")
     for s in crowd:
         s.close()
+
+
+def test_who_over_udp_goes_as_far_as_flood_control_pays():
+    # No queue to pace a datagram member by: it gets the pages its flood
+    # control pays for at once, and is told where the list stops.
+    raise_nofile_limit(1024)
+    srv = Server("--udp", "--max-per-ip", "0", "--announce-max", "1", "--msg-rate", "1",
+                 "--msg-burst", "2")
+    crowd = _crowd(srv.port, 300, "u")  # ~10 KB of names: 3 pages
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(3)
+    u.sendto(b"/join" + b" " * 200 + b"\n", ("127.0.0.1", srv.port))
+    token = re.search(rb"/join ([0-9a-f]{32})", u.recv(4096)).group(1)
+    u.sendto(b"/join " + token + b"\n", ("127.0.0.1", srv.port))
+    check(b"welcome" in u.recv(4096), "joined")
+    time.sleep(2.5)  # a full bucket: 2 lines, for /who and one more page
+    u.sendto(b"/who\n", ("127.0.0.1", srv.port))
+    lines = []
+    try:
+        while True:
+            lines += u.recv(65536).decode().splitlines()
+    except socket.timeout:
+        pass
+    names = _names(lines)
+    check(0 < len(names) < 302, "part of the list: %d names" % len(names))
+    check(re.match(r"^\*\*\* \.\.\. the list goes on after \S+: ask again in a while$", lines[-1]),
+          "says where it stops: %r" % lines[-1:])
+    for s in crowd:
+        s.close()
