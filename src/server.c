@@ -240,7 +240,7 @@ typedef struct conn {
         char after[NICK_MAX + 1]; /* the last nick listed */
         size_t total;             /* members when it was asked */
     } *who;                       /* a /who still being listed, owned; or NULL */
-    struct conn *prev_all, *next_all;
+    fifo_link link; /* on s->conns */
     char addr[NET_ADDRSTRLEN];
 } conn;
 
@@ -279,13 +279,12 @@ struct server {
     char *clean;   /* TEXT_CLEAN_MAX(max_line + 2) bytes */
     conn *pending, *leaving, *dead;
     fifo parked;        /* connections whose input is put off, oldest first */
-    conn *all;     /* every connection, for the last cleanup */
+    fifo conns;    /* every connection, closing ones too (descriptors held) */
     size_t nover;       /* members over --max-queue: the room takes no input */
     size_t pass_bytes;  /* added to each member's queue in this pass */
     size_t pass_budget; /* ... and how much may be (see PASS_BYTES) */
     int udp_parked;     /* the UDP socket is not read until the room takes more */
     loop_timer resume_timer; /* takes put-off input in the next pass */
-    size_t nconns; /* connections, closing ones too (descriptors held) */
     size_t nopen;  /* connections in the room: what --max-clients counts */
     member console;
     SSL_CTX *tls;          /* the TCP listener's TLS, or NULL */
@@ -593,14 +592,8 @@ static void conn_free(conn *c)
     free(c->in);
     free(c->why_text);
     free(c->who);
-    if (c->prev_all)
-        c->prev_all->next_all = c->next_all;
-    else
-        s->all = c->next_all;
-    if (c->next_all)
-        c->next_all->prev_all = c->prev_all;
+    fifo_remove(&s->conns, &c->link);
     free(c);
-    s->nconns--;
 }
 
 /* Marks c to leave the room for reason why. graceful: flush what is queued
@@ -748,7 +741,7 @@ static void before_sleep(loop *l, void *data)
         loop_timer_arm(l, &s->resume_timer, 0);
     if (activity(s) != s->tidy_mark && !loop_timer_armed(&s->tidy_timer))
         loop_timer_arm(l, &s->tidy_timer, TIDY_MS);
-    if (s->stopping && s->nconns == 0)
+    if (s->stopping && s->conns.count == 0)
         loop_stop(l);
 }
 
@@ -975,10 +968,11 @@ static void cmd_stats(server *s, member *m)
     reply(m, dialect_notice("stats %s", line));
     /* Then each connection, as ss -tie and lsof -i would show it. */
     size_t shown = 0;
-    for (conn *c = s->all; c; c = c->next_all) {
+    for (fifo_link *k = s->conns.head; k; k = k->next) {
+        conn *c = CONTAINER_OF(k, conn, link);
         if (shown++ == STATS_CONNS_MAX) {
             reply(m, dialect_notice("stats ... and %zu more connections",
-                                    s->nconns - STATS_CONNS_MAX));
+                                    s->conns.count - STATS_CONNS_MAX));
             break;
         }
         net_sock_info(c->fd, line, sizeof line);
@@ -1935,15 +1929,11 @@ static void adopt(server *s, int fd, const struct sockaddr *peer, int tls)
         return;
     }
     ipcount_add(s->ips, &ip);
-    s->nconns++;
     s->nopen++;
     s->st.accepted++;
     if (s->nopen > s->st.peak)
         s->st.peak = s->nopen;
-    c->next_all = s->all;
-    if (s->all)
-        s->all->prev_all = c;
-    s->all = c;
+    fifo_push(&s->conns, &c->link);
     if (tls) {
         /* The session is made at the first byte, once it looks like TLS. */
         c->flags |= C_HANDSHAKE;
@@ -2441,8 +2431,8 @@ void server_shutdown(server *s)
     close_listeners(s);
     loop_timer_cancel(s->l, &s->accept_timer);
     broadcast(s, dialect_notice(W_SHUTDOWN), NULL);
-    for (conn *c = s->all; c; c = c->next_all)
-        conn_close(c, R_SHUTDOWN, 1);
+    for (fifo_link *k = s->conns.head; k; k = k->next)
+        conn_close(CONTAINER_OF(k, conn, link), R_SHUTDOWN, 1);
     udp_forget_all(s);
     if (s->ufd >= 0) {
         loop_unwatch(s->l, s->ufd);
@@ -2534,8 +2524,8 @@ void server_free(server *s)
     if (!s)
         return;
     /* Whatever is still connected after the deadline is dropped. */
-    for (conn *c = s->all; c; c = c->next_all)
-        conn_close(c, R_SHUTDOWN, 0);
+    for (fifo_link *k = s->conns.head; k; k = k->next)
+        conn_close(CONTAINER_OF(k, conn, link), R_SHUTDOWN, 0);
     announce_leaves(s);
     while (s->dead) {
         conn *c = s->dead;
