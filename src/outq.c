@@ -127,7 +127,7 @@ void outq_trim(outq *q)
     uint32_t keep = q->off > 0 ? 1 : 0;
     while (q->count > keep) {
         uint32_t last = (q->head + q->count - 1) & (q->cap - 1);
-        q->bytes -= q->ring[last]->len - (q->count == 1 ? q->off : 0);
+        q->bytes -= q->ring[last]->len; /* (never the head begun: keep says so) */
         chunk_unref(q->ring[last]);
         q->count--;
     }

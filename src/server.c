@@ -364,7 +364,9 @@ static int bucket_take(server *s, uint64_t *tokens, uint64_t *refill_ms);
 static void conn_io(loop *l, int fd, void *data, int mask);
 static void conn_readable(conn *c);
 static void conn_read(conn *c);
-static void conn_release(conn *c);
+static int conn_release(conn *c);
+static int tls_waiting(const conn *c);
+static void park(conn *c);
 static int conn_ended(conn *c);
 static void udp_quit(server *s, member *m, const char *why, size_t len);
 static void udp_announce(member *m);
@@ -429,8 +431,8 @@ static uint64_t behind_due(const conn *c)
 static void conn_deliver(member *m, chunk *ch)
 {
     conn *c = as_conn(m);
-    if (c->flags & (C_DEAD | C_LINGER))
-        return;
+    if (!is_open(c))
+        return; /* leaving: its last words are queued, nothing follows them */
     if (!conn_unsent(c))
         c->progress_ms = loop_now(c->s->l); /* nothing was waiting for it */
     outq_push(&c->out, ch);
@@ -751,21 +753,26 @@ static void resume(loop *l, loop_timer *t)
 {
     server *s = CONTAINER_OF(t, server, resume_timer);
     fifo_link *last = s->parked.tail;
-    while (s->parked.head && room_open(s)) {
-        fifo_link *k = s->parked.head;
-        conn *c = CONTAINER_OF(k, conn, parked);
-        conn_release(c);
-        /* Its turn: what waits in the kernel is read now too, or a
-         * connection put off before reading would never get to. */
-        if (is_open(c) && !(c->flags & C_HELD) && room_open(s))
-            conn_read(c);
-        if (k == last)
-            break;
-    }
-    if (s->udp_parked && room_open(s)) {
+    /* The UDP socket first: it is read in the next pass's events, so it
+     * cannot be kept waiting by connections that fill every pass. */
+    if (s->udp_parked && s->nover == 0) {
         s->udp_parked = 0;
         if (s->ufd >= 0) /* (closed at shutdown) */
             loop_set_mask(l, s->ufd, LOOP_READ);
+    }
+    while (s->parked.head && room_open(s)) {
+        fifo_link *k = s->parked.head;
+        conn *c = CONTAINER_OF(k, conn, parked);
+        /* Its turn: what waits in the kernel (or inside OpenSSL) is read
+         * now too, or a connection put off before reading never would. */
+        if (conn_release(c)) {
+            if (room_open(s))
+                conn_read(c);
+            else if (tls_waiting(c))
+                park(c); /* no event will come for it: wait in line */
+        }
+        if (k == last)
+            break;
     }
 }
 
@@ -1262,6 +1269,7 @@ static void park(conn *c)
         return;
     c->flags |= C_PARKED;
     c->line_start_ms = 0; /* waiting on us, not on the peer */
+    c->throttled_ms = 0;  /* nor is it flooding while it waits */
     fifo_push(&s->parked, &c->parked);
     conn_interest(c, conn_unsent(c) ? LOOP_WRITE : 0);
 }
@@ -1517,8 +1525,10 @@ static void conn_input(conn *c, const char *data, size_t len)
 }
 
 /* Takes up c's held input again (flood control let go, or the room takes
- * more): reading resumes, and what waits in c->in is taken first. */
-static void conn_release(conn *c)
+ * more): reading resumes, and what waits in c->in is taken first. Reads
+ * nothing more itself: decrypted TLS input that epoll cannot see is the
+ * caller's to take (see tls_waiting). Returns whether c may read on. */
+static int conn_release(conn *c)
 {
     char *held = c->in;
     size_t n = c->inlen;
@@ -1526,14 +1536,18 @@ static void conn_release(conn *c)
     unpark(c);
     c->in = NULL;
     c->inlen = 0;
+    /* The pause it waited out is ours: its partial line starts afresh. */
+    c->last_byte_ms = loop_now(c->s->l);
     conn_interest(c, LOOP_READ | (conn_unsent(c) ? LOOP_WRITE : 0));
     conn_input(c, held, n);
     free(held);
-    if (conn_ended(c))
-        return;
-    /* Decrypted input waiting inside OpenSSL: epoll cannot tell. */
-    if (c->ssl && is_open(c) && !(c->flags & C_HELD) && tls_pending(c->ssl))
-        conn_readable(c);
+    return !conn_ended(c) && is_open(c) && !(c->flags & C_HELD);
+}
+
+/* Decrypted input waiting inside OpenSSL, which epoll cannot report. */
+static int tls_waiting(const conn *c)
+{
+    return c->ssl && tls_pending(c->ssl) > 0;
 }
 
 static void conn_timer(loop *l, loop_timer *t)
@@ -1580,8 +1594,9 @@ static void conn_timer(loop *l, loop_timer *t)
     if (!(c->flags & C_ANNOUNCED) && now >= c->join_due_ms)
         announce_join(c);
     who_next(c);
-    if ((c->flags & C_THROTTLED) && !(c->flags & C_PARKED)) {
-        conn_release(c);
+    if (c->flags & C_THROTTLED) {
+        if (conn_release(c) && tls_waiting(c))
+            conn_readable(c); /* (in line behind others, if there are any) */
         return;
     }
     if (c->line_start_ms && s->opt.line_timeout > 0 &&
@@ -2532,6 +2547,7 @@ void server_free(server *s)
         s->dead = c->next_dead;
         conn_free(c);
     }
+    udp_forget_all(s); /* (they log, and may tell the console: before those go) */
     term_free(s->term);
     if (s->stopping)
         logmsg(s, "stopped");
@@ -2545,7 +2561,6 @@ void server_free(server *s)
     loop_timer_cancel(s->l, &s->resume_timer);
     loop_timer_cancel(s->l, &s->refuse_timer);
     loop_before_sleep(s->l, NULL, NULL);
-    udp_forget_all(s);
     if (s->ufd >= 0) {
         loop_unwatch(s->l, s->ufd);
         trace_close(s->ufd);

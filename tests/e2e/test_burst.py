@@ -12,7 +12,8 @@ import subprocess
 import threading
 import time
 
-from harness import HICHAT, Server, _kill_proc, _register, check, raise_nofile_limit
+from harness import (HICHAT, Server, _kill_proc, _register, check, proc_cpu_seconds,
+                     raise_nofile_limit, tmpdir)
 
 GREETING_RE = re.compile(rb"welcome to hichat, (\S+) \(")
 
@@ -291,3 +292,50 @@ class _Proc:
 
     def teardown(self):
         _kill_proc(self.p)
+
+
+def test_tls_members_sending_at_once_all_get_through():
+    # Two TLS members each send 20,000 lines in 10,000-byte writes, so reads
+    # end inside TLS records and OpenSSL holds decrypted bytes while their
+    # input is put off. Each must be taken up again, and the server sleep
+    # when it is done (they once froze each other, the loop spinning).
+    import ssl
+    cert = os.path.join(tmpdir(), "burst.pem")
+    srv = Server("--tls-self-signed=" + cert, "--max-queue", "16384", "--msg-rate", "0")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    socks = [ctx.wrap_socket(socket.create_connection(("127.0.0.1", srv.port), timeout=30))
+             for _ in range(2)]
+    got = [b"", b""]
+
+    def reader(i):
+        while b"END-%d" % (1 - i) not in got[i]:
+            try:
+                data = socks[i].recv(1 << 16)
+            except OSError:
+                return
+            if not data:
+                return
+            got[i] += data
+
+    def sender(i):
+        data = b"hi\n" + b"".join(b"c%d line %05d %s\n" % (i, k, b"x" * 80) for k in range(20000))
+        data += b"END-%d\n" % i
+        for k in range(0, len(data), 10000):
+            socks[i].sendall(data[k:k + 10000])
+
+    threads = [threading.Thread(target=f, args=(i,), daemon=True) for f in (reader, sender)
+               for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(40)
+    for i in range(2):
+        check(b"END-%d" % (1 - i) in got[i], "member %d got %d bytes, not all of the other's"
+              % (i, len(got[i])))
+        check(len(re.findall(rb"> c%d line \d{5} x{80}\n" % (1 - i), got[i])) == 20000,
+              "every line, whole")
+    cpu0 = proc_cpu_seconds(srv.proc.pid)
+    time.sleep(1)
+    check(proc_cpu_seconds(srv.proc.pid) - cpu0 < 0.2, "the server sleeps when all is done")
