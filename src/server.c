@@ -49,6 +49,7 @@
 #include "net.h"
 #include "out.h"
 #include "outq.h"
+#include "ratelimit.h"
 #include "room.h"
 #include "term.h"
 #include "text.h"
@@ -211,8 +212,7 @@ typedef struct conn {
     uint64_t last_byte_ms;  /* when input last arrived */
     uint64_t line_start_ms; /* when the unfinished line began, or 0 */
     uint64_t throttled_ms;  /* when flood control began holding, or 0 */
-    uint64_t tokens;        /* flood bucket, in 1/1000 lines */
-    uint64_t refill_ms;
+    bucket flood;           /* flood control */
     uint64_t join_due_ms;                             /* when to announce the join, if not yet */
     uint64_t bytes_in, bytes_out, lines_in, msgs_out; /* for /stats */
     enum reason why;
@@ -254,7 +254,7 @@ typedef struct udp_peer {
     uint64_t credit;                /* bytes a candidate may still be sent */
     fifo_link cand;                 /* on s->cand while a candidate */
     char want_nick[NICK_MAX + 1];   /* asked for (/nick) before joining */
-    uint64_t tokens, refill_ms;
+    bucket flood;
     uint64_t bytes_in, bytes_out, lines_in, msgs_out;
     loop_timer idle;
     struct udp_peer *hnext;
@@ -268,6 +268,7 @@ static udp_peer *as_udp(member *m)
 
 struct server {
     server_opts opt;
+    rate_rule flood; /* --msg-rate, --msg-burst */
     loop *l;
     room *room;
     ipcount *ips;
@@ -360,7 +361,6 @@ static void conn_close(conn *c, enum reason why, int graceful);
 static void conn_rearm(conn *c);
 static void who_next(conn *c);
 static int take_token(conn *c);
-static int bucket_take(server *s, uint64_t *tokens, uint64_t *refill_ms);
 static void conn_io(loop *l, int fd, void *data, int mask);
 static void conn_readable(conn *c);
 static void conn_read(conn *c);
@@ -876,7 +876,7 @@ static void cmd_who(server *s, member *m)
          * it stops. */
         udp_peer *p = as_udp(m);
         while (!who_page(s, m, after, total)) {
-            if (!bucket_take(s, &p->tokens, &p->refill_ms)) {
+            if (!bucket_take(&p->flood, &s->flood, loop_now(s->l))) {
                 reply(m, dialect_notice("... the list goes on after %s: ask again in a while", after));
                 return;
             }
@@ -1168,35 +1168,16 @@ static int sniff_first_bytes(conn *c, const unsigned char *p, size_t n)
 
 /* ---- flood control and timing ---- */
 
-/* Takes one line's worth from c's bucket; 0 if it is empty. */
-static int bucket_take(server *s, uint64_t *tokens, uint64_t *refill_ms)
-{
-    if (s->opt.msg_rate <= 0)
-        return 1;
-    uint64_t now = loop_now(s->l), cap = (uint64_t)s->opt.msg_burst * 1000;
-    *tokens += (now - *refill_ms) * (uint64_t)s->opt.msg_rate;
-    if (*tokens > cap)
-        *tokens = cap;
-    *refill_ms = now;
-    if (*tokens < 1000)
-        return 0;
-    *tokens -= 1000;
-    return 1;
-}
-
+/* Takes one line's worth from c's flood bucket; 0 if it is empty. */
 static int take_token(conn *c)
 {
-    return bucket_take(c->s, &c->tokens, &c->refill_ms);
+    return bucket_take(&c->flood, &c->s->flood, loop_now(c->s->l));
 }
 
-/* When c's flood bucket next has a whole line (now, if it has one). */
+/* When c's flood bucket next has a whole line (0: now). */
 static uint64_t token_due(const conn *c)
 {
-    const server *s = c->s;
-    if (s->opt.msg_rate <= 0 || c->tokens >= 1000)
-        return 0;
-    uint64_t need = 1000 - c->tokens;
-    return c->refill_ms + (need + (uint64_t)s->opt.msg_rate - 1) / (uint64_t)s->opt.msg_rate;
+    return bucket_due(&c->flood, &c->s->flood);
 }
 
 /* Arms c's one timer for the earliest thing it waits for. */
@@ -1934,8 +1915,7 @@ static void adopt(server *s, int fd, const struct sockaddr *peer, int tls)
     loop_timer_init(&c->timer, conn_timer);
     c->m.deliver = conn_deliver;
     c->m.kind = M_CONN;
-    c->tokens = (uint64_t)s->opt.msg_burst * 1000;
-    c->refill_ms = loop_now(s->l);
+    bucket_init(&c->flood, &s->flood, loop_now(s->l));
     c->join_due_ms = UINT64_MAX; /* set on joining */
     if (loop_watch(s->l, fd, LOOP_READ, conn_io, c) < 0) {
         logmsg(s, "refuse %s (epoll_ctl: %s)", addr, errno_name(errno));
@@ -2191,8 +2171,7 @@ static udp_peer *udp_new(server *s, const struct sockaddr *sa, socklen_t len)
     memcpy(&p->addr, sa, len);
     p->alen = len;
     p->ip = ip;
-    p->tokens = (uint64_t)s->opt.msg_burst * 1000;
-    p->refill_ms = loop_now(s->l);
+    bucket_init(&p->flood, &s->flood, loop_now(s->l));
     net_addr_str(sa, len, p->addr_text + 4, sizeof p->addr_text - 4);
     memcpy(p->addr_text, "udp:", 4);
     loop_timer_init(&p->idle, udp_idle);
@@ -2328,7 +2307,7 @@ static void udp_lines(udp_peer *p, const char *data, size_t len)
                   dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
             continue;
         }
-        if (!bucket_take(s, &p->tokens, &p->refill_ms)) {
+        if (!bucket_take(&p->flood, &s->flood, loop_now(s->l))) {
             s->st.udp_dropped++; /* no holding back a datagram: over the rate, dropped */
             continue;
         }
@@ -2508,6 +2487,7 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
         s->opt.max_clients = 1000000;
     if (s->opt.msg_burst < 1)
         s->opt.msg_burst = 1;
+    s->flood = (rate_rule){s->opt.msg_rate, s->opt.msg_burst};
     s->l = l;
     s->sfd = s->ufd = -1;
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -44,5 +44,6 @@ void test_histo(void);
 void test_edit(void);
 void test_roster(void);
 void test_fifo(void);
+void test_ratelimit(void);
 
 #endif

@@ -31,6 +31,7 @@ int main(void)
     run("roster", test_roster);
     run("trace", test_trace);
     run("fifo", test_fifo);
+    run("ratelimit", test_ratelimit);
     printf("unit: %d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
 }
