@@ -26,8 +26,12 @@ struct loop {
     size_t nw;
     loop_timer **heap;
     size_t nheap, capheap;
-    void (*before)(loop *, void *);
-    void *before_data;
+    struct {
+        loop_hook_fn *fn; /* NULL: removed while the hooks ran */
+        void *data;
+    } hooks[LOOP_HOOKS];
+    int nhooks;
+    int in_hooks; /* running them: removal only marks */
     uint64_t (*clock)(void *);
     void *clock_data;
     struct epoll_event ev[LOOP_EVENTS];
@@ -220,10 +224,46 @@ void loop_timer_arm(loop *l, loop_timer *t, uint64_t delay_ms)
     loop_timer_arm_at(l, t, clock_now(l) + delay_ms);
 }
 
-void loop_before_sleep(loop *l, void (*fn)(loop *, void *), void *data)
+int loop_before_sleep_add(loop *l, loop_hook_fn *fn, void *data)
 {
-    l->before = fn;
-    l->before_data = data;
+    if (l->nhooks == LOOP_HOOKS)
+        return -1;
+    l->hooks[l->nhooks].fn = fn;
+    l->hooks[l->nhooks].data = data;
+    l->nhooks++;
+    return 0;
+}
+
+void loop_before_sleep_remove(loop *l, loop_hook_fn *fn, void *data)
+{
+    for (int i = 0; i < l->nhooks; i++) {
+        if (l->hooks[i].fn != fn || l->hooks[i].data != data)
+            continue;
+        if (l->in_hooks) {
+            l->hooks[i].fn = NULL; /* the running loop closes the gap */
+            return;
+        }
+        for (int k = i + 1; k < l->nhooks; k++)
+            l->hooks[k - 1] = l->hooks[k];
+        l->nhooks--;
+        return;
+    }
+}
+
+/* Runs the hooks in the order they were added; one removed by another
+ * (or by itself) is not run, one added meanwhile waits for the next pass. */
+static void run_hooks(loop *l)
+{
+    int n = l->nhooks, kept = 0;
+    l->in_hooks = 1;
+    for (int i = 0; i < n; i++)
+        if (l->hooks[i].fn)
+            l->hooks[i].fn(l, l->hooks[i].data);
+    l->in_hooks = 0;
+    for (int i = 0; i < l->nhooks; i++)
+        if (l->hooks[i].fn)
+            l->hooks[kept++] = l->hooks[i];
+    l->nhooks = kept;
 }
 
 void loop_stop(loop *l)
@@ -263,8 +303,7 @@ static int next_timeout(loop *l)
 
 int loop_run_once(loop *l, int timeout_ms)
 {
-    if (l->before)
-        l->before(l, l->before_data);
+    run_hooks(l);
     if (l->stop)
         return 0;
     int t = next_timeout(l);

@@ -4,8 +4,8 @@
  * add, change or remove any watcher, including their own, and the loop re-checks
  * the mask before each callback so a removed watcher is never called. Timers are
  * intrusive: the caller embeds a loop_timer in its own struct (no allocation),
- * and a min-heap orders them. The before-sleep hook runs once per pass, just
- * before the loop waits; servers use it to write each connection's queue once. */
+ * and a min-heap orders them. Before-sleep hooks run once per pass, just
+ * before the loop waits; servers use one to write each connection's queue once. */
 #ifndef HICHAT_LOOP_H
 #define HICHAT_LOOP_H
 
@@ -58,8 +58,17 @@ static inline int loop_timer_armed(const loop_timer *t)
     return t->slot != LOOP_TIMER_IDLE;
 }
 
-/* Sets the hook run before each wait. */
-void loop_before_sleep(loop *l, void (*fn)(loop *l, void *data), void *data);
+/* Hooks run once per pass, just before the wait, in the order they were
+ * added: the room writes its queues there, and later a history store or a
+ * cluster bus flushes its own. At most LOOP_HOOKS. */
+#define LOOP_HOOKS 8
+typedef void loop_hook_fn(loop *l, void *data);
+/* Adds fn(l, data) after the hooks already there. Returns 0, or -1 when
+ * LOOP_HOOKS are in use. A hook added by a hook first runs in the next pass. */
+int loop_before_sleep_add(loop *l, loop_hook_fn *fn, void *data);
+/* Removes the hook (fn, data), if it is there; safe from inside a hook,
+ * even its own. */
+void loop_before_sleep_remove(loop *l, loop_hook_fn *fn, void *data);
 
 /* Runs until loop_stop. Returns 0, or -1 with errno if epoll_wait failed for a
  * reason other than EINTR. */

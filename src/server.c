@@ -2505,7 +2505,7 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
     loop_timer_init(&s->tidy_timer, tidy);
     loop_timer_init(&s->resume_timer, resume);
     loop_timer_init(&s->refuse_timer, refuse_second);
-    loop_before_sleep(l, before_sleep, s);
+    loop_before_sleep_add(l, before_sleep, s); /* (the first: cannot fail) */
     s->log_o = out_new(l, log_fd, CONSOLE_QUEUE);
     s->stdout_o = out_new(l, out_fd, CONSOLE_QUEUE);
     s->console.deliver = console_deliver;
@@ -2540,7 +2540,7 @@ void server_free(server *s)
     loop_timer_cancel(s->l, &s->tidy_timer);
     loop_timer_cancel(s->l, &s->resume_timer);
     loop_timer_cancel(s->l, &s->refuse_timer);
-    loop_before_sleep(s->l, NULL, NULL);
+    loop_before_sleep_remove(s->l, before_sleep, s);
     if (s->ufd >= 0) {
         loop_unwatch(s->l, s->ufd);
         trace_close(s->ufd);

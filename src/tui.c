@@ -903,7 +903,7 @@ tui *tui_new(loop *l, const char *target, const tui_hooks *h, char *err, size_t 
     t->k_aright = key_for("kRIT3");
     snprintf(t->state, sizeof t->state, "connecting");
     loop_watch(l, STDIN_FILENO, LOOP_READ, on_input, t);
-    loop_before_sleep(l, before_sleep, t);
+    loop_before_sleep_add(l, before_sleep, t); /* (the client's only one) */
     t->dirty = 1;
     return t;
 }
@@ -936,7 +936,7 @@ void tui_free(tui *t)
     if (!t)
         return;
     loop_unwatch(t->l, STDIN_FILENO);
-    loop_before_sleep(t->l, NULL, NULL);
+    loop_before_sleep_remove(t->l, before_sleep, t);
     endwin();
     delscreen(t->scr);
     clear_lines(t);

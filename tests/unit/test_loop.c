@@ -37,8 +37,59 @@ static void stop_soon(loop *l, loop_timer *t)
     loop_stop(l);
 }
 
+/* Before-sleep hooks: each records itself; the second removes the third
+ * (which then does not run) and itself, the first adds a fourth (which runs
+ * from the next pass). */
+static char hook_log[32];
+static int hook_n;
+static void hook_c(loop *l, void *data);
+static void hook_d(loop *l, void *data)
+{
+    (void)l, (void)data;
+    hook_log[hook_n++] = 'd';
+}
+static void hook_a(loop *l, void *data)
+{
+    hook_log[hook_n++] = 'a';
+    if (data)
+        CHECK(loop_before_sleep_add(l, hook_d, NULL) == 0);
+}
+static void hook_b(loop *l, void *data)
+{
+    (void)data;
+    hook_log[hook_n++] = 'b';
+    loop_before_sleep_remove(l, hook_c, NULL);
+    loop_before_sleep_remove(l, hook_b, NULL);
+}
+static void hook_c(loop *l, void *data)
+{
+    (void)l, (void)data;
+    hook_log[hook_n++] = 'c';
+}
+
+static void test_hooks(void)
+{
+    loop *l = loop_new();
+    static int add_once = 1;
+    CHECK(loop_before_sleep_add(l, hook_a, &add_once) == 0);
+    CHECK(loop_before_sleep_add(l, hook_b, NULL) == 0);
+    CHECK(loop_before_sleep_add(l, hook_c, NULL) == 0);
+    CHECK(loop_run_once(l, 0) == 0);
+    CHECK(hook_n == 2 && hook_log[0] == 'a' && hook_log[1] == 'b');
+    loop_before_sleep_remove(l, hook_a, &add_once);
+    CHECK(loop_before_sleep_add(l, hook_a, NULL) == 0); /* after d now */
+    CHECK(loop_run_once(l, 0) == 0);
+    CHECK(hook_n == 4 && hook_log[2] == 'd' && hook_log[3] == 'a');
+    loop_before_sleep_remove(l, hook_c, NULL); /* not there: nothing */
+    for (int i = 2; i < LOOP_HOOKS; i++)
+        CHECK(loop_before_sleep_add(l, hook_c, NULL) == 0);
+    CHECK(loop_before_sleep_add(l, hook_c, NULL) == -1); /* full */
+    loop_free(l);
+}
+
 void test_loop(void)
 {
+    test_hooks();
     loop *l = loop_new();
     CHECK(l != NULL);
 
