@@ -807,19 +807,6 @@ static void stats_line(server *s, char *dst, size_t sz)
 static void conn_quit(server *s, member *m, const char *why, size_t len);
 static void announce_join(conn *c);
 
-static const char *const help_lines[] = {
-    "commands:",
-    "  /nick NAME       change your nick (1-32 bytes, no spaces)",
-    "  /msg NICK TEXT   send TEXT to NICK alone",
-    "  /me ACTION       tell the room what you are doing",
-    "  /who             list who is here",
-    "  /quit [REASON]   leave",
-    "  /help            this list",
-    "  /hello           the server answers \"" W_NOTICE W_HI "\" (hichat hello)",
-    "  //TEXT           send a message that starts with /",
-    "anything else you type goes to everyone",
-};
-
 /* One page of /who: names after `after` (NICK_MAX + 1 bytes, updated to the
  * last one listed) in lines of about WHO_LINE bytes, up to WHO_PAGE bytes,
  * each line "N members: a, b, c". Returns 1 when the list is done. */
@@ -860,8 +847,9 @@ static int who_page(server *s, member *m, char *after, size_t total)
  * like a line, so a big room's list neither stalls the loop nor fills the
  * asker's queue. A UDP member gets the pages its flood control pays for at
  * once; the console gets it whole. */
-static void cmd_who(server *s, member *m)
+static void cmd_who(server *s, member *m, const char *arg, size_t len)
 {
+    (void)arg, (void)len;
     char after[NICK_MAX + 1] = "";
     size_t total = room_count(s->room);
 
@@ -964,8 +952,9 @@ static void cmd_msg(server *s, member *m, const char *arg, size_t len)
     reply(m, dialect_private_echo(to->nick, s->clean, cl));
 }
 
-static void cmd_stats(server *s, member *m)
+static void cmd_stats(server *s, member *m, const char *arg, size_t len)
 {
+    (void)arg, (void)len;
     char line[1024];
     if (!is_console(s, m)) {
         reply(m, dialect_error("/stats is for the server console"));
@@ -1004,6 +993,64 @@ static void cmd_stats(server *s, member *m)
     }
 }
 
+static void cmd_me(server *s, member *m, const char *arg, size_t len)
+{
+    size_t cl = text_clean(arg, len, s->clean);
+    broadcast(s, dialect_action(m->nick, s->clean, cl), m);
+}
+
+static void cmd_help(server *s, member *m, const char *arg, size_t len);
+
+static void cmd_hello(server *s, member *m, const char *arg, size_t len)
+{
+    (void)s, (void)arg, (void)len;
+    reply(m, dialect_notice(W_HI)); /* the course's hello/hi: hichat hello */
+}
+
+static void cmd_pass(server *s, member *m, const char *arg, size_t len)
+{
+    (void)arg, (void)len;
+    /* Never echoed, never sent to the room: a client that sends its
+     * password unasked (or twice) learns only that it is not needed. */
+    reply(m, dialect_error(s->password ? "you are already in" : "this room needs no password"));
+}
+
+/* The commands, in /help's order: what each takes (shown by /help and in
+ * "usage:"), what it does (NULL: not listed), and whether it needs an
+ * argument. Names are matched ignoring case. */
+typedef void cmd_fn(server *s, member *m, const char *arg, size_t len);
+static const struct command {
+    const char *name, *args, *help;
+    cmd_fn *fn;
+    int needs_arg;
+} commands[] = {
+    {"nick", "NAME", "change your nick (1-32 bytes, no spaces)", cmd_nick, 0},
+    {"msg", "NICK TEXT", "send TEXT to NICK alone", cmd_msg, 1},
+    {"me", "ACTION", "tell the room what you are doing", cmd_me, 1},
+    {"who", "", "list who is here", cmd_who, 0},
+    {"quit", "[REASON]", "leave", conn_quit, 0},
+    {"help", "", "this list", cmd_help, 0},
+    {"hello", "", "the server answers \"" W_NOTICE W_HI "\" (hichat hello)", cmd_hello, 0},
+    {"stats", "", NULL, cmd_stats, 0},
+    {"pass", "PASSWORD", NULL, cmd_pass, 0},
+};
+
+static void cmd_help(server *s, member *m, const char *arg, size_t len)
+{
+    char usage[48];
+    (void)s, (void)arg, (void)len;
+    reply(m, dialect_notice("commands:"));
+    for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+        const struct command *c = &commands[i];
+        if (!c->help)
+            continue;
+        snprintf(usage, sizeof usage, "/%s%s%s", c->name, c->args[0] ? " " : "", c->args);
+        reply(m, dialect_notice("  %-16s %s", usage, c->help));
+    }
+    reply(m, dialect_notice("  %-16s %s", "//TEXT", "send a message that starts with /"));
+    reply(m, dialect_notice("anything else you type goes to everyone"));
+}
+
 /* One command line (without its leading '/'). */
 static void command(server *s, member *m, const char *line, size_t len)
 {
@@ -1017,39 +1064,18 @@ static void command(server *s, member *m, const char *line, size_t len)
     while (alen > 0 && arg[alen - 1] == ' ')
         alen--;
 
-#define IS(name) (nl == sizeof(name) - 1 && strncasecmp(line, name, nl) == 0)
-    if (IS("nick")) {
-        cmd_nick(s, m, arg, alen);
-    } else if (IS("msg")) {
-        cmd_msg(s, m, arg, alen);
-    } else if (IS("me")) {
-        if (alen == 0) {
-            reply(m, dialect_error("usage: /me ACTION"));
-            return;
-        }
-        size_t cl = text_clean(arg, alen, s->clean);
-        broadcast(s, dialect_action(m->nick, s->clean, cl), m);
-    } else if (IS("who")) {
-        cmd_who(s, m);
-    } else if (IS("quit")) {
-        conn_quit(s, m, arg, alen);
-    } else if (IS("help")) {
-        for (size_t i = 0; i < ARRAY_LEN(help_lines); i++)
-            reply(m, dialect_notice("%s", help_lines[i]));
-    } else if (IS("stats")) {
-        cmd_stats(s, m);
-    } else if (IS("hello")) {
-        reply(m, dialect_notice(W_HI)); /* the course's hello/hi: hichat hello */
-    } else if (IS("pass")) {
-        /* Never echoed, never sent to the room: a client that sends its
-         * password unasked (or twice) learns only that it is not needed. */
-        reply(m, dialect_error(s->password ? "you are already in" : "this room needs no password"));
-    } else {
-        size_t cl = text_clean(line, nl > 64 ? 64 : nl, s->clean);
-        reply(m, dialect_error("unknown command \"/%.*s\"; type /help for the list", (int)cl,
-                               s->clean));
+    for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+        const struct command *c = &commands[i];
+        if (strlen(c->name) != nl || strncasecmp(line, c->name, nl) != 0)
+            continue;
+        if (c->needs_arg && alen == 0)
+            reply(m, dialect_error("usage: /%s %s", c->name, c->args));
+        else
+            c->fn(s, m, arg, alen);
+        return;
     }
-#undef IS
+    size_t cl = text_clean(line, nl > 64 ? 64 : nl, s->clean);
+    reply(m, dialect_error("unknown command \"/%.*s\"; type /help for the list", (int)cl, s->clean));
 }
 
 /* One complete line from member m (console or connection). */

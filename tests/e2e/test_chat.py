@@ -320,3 +320,28 @@ def test_a_crowd_past_announce_max_hears_no_joins_or_leaves_but_who_tells():
     a.expect("*** %s joined" % d.nick)
     d.sendline("/quit")
     a.expect("*** %s left (quit)" % d.nick)
+
+
+def test_help_lists_every_command_and_usage_errors_name_the_arguments():
+    srv = Server()
+    a = srv.client()
+    a.greeting()
+    a.sendline("/help")
+    lines = [a.read_line() for _ in range(10)]
+    check(lines == [
+        "*** commands:",
+        "***   /nick NAME       change your nick (1-32 bytes, no spaces)",
+        "***   /msg NICK TEXT   send TEXT to NICK alone",
+        "***   /me ACTION       tell the room what you are doing",
+        "***   /who             list who is here",
+        "***   /quit [REASON]   leave",
+        "***   /help            this list",
+        '***   /hello           the server answers "*** hi" (hichat hello)',
+        "***   //TEXT           send a message that starts with /",
+        "*** anything else you type goes to everyone"], "the list: %r" % lines)
+    for cmd, usage in (("/me", "! usage: /me ACTION"), ("/MSG", "! usage: /msg NICK TEXT"),
+                       ("/msg bob", "! usage: /msg NICK TEXT")):
+        a.sendline(cmd)
+        a.expect(usage)
+    a.sendline("/Hello")
+    a.expect("*** hi")
