@@ -55,6 +55,7 @@
 #include "text.h"
 #include "tls.h"
 #include "trace.h"
+#include "transport.h"
 #include "util.h"
 #include "wording.h"
 
@@ -126,11 +127,6 @@
 #define LOGIN_MS      60000
 #define AUTH_DELAY_MS 1000
 #define AUTH_TRIES    3
-/* TLS output is gathered into records of this size (the largest TLS
- * allows) instead of one record per message; at most TLS_BURST of them are
- * written per pass, so one busy member cannot hold the loop. */
-#define TLS_STAGE 16384
-#define TLS_BURST 4
 
 enum {
     C_CLOSING = 1u << 0,   /* left the room, flushing its last output */
@@ -201,7 +197,7 @@ static const char *const refusal_key[F_COUNT] = {"full", "per_ip", "busy", "deni
 typedef struct conn {
     member m; /* first: the room hands back member pointers */
     server *s;
-    int fd;
+    transport tp; /* its socket, plaintext or TLS */
     unsigned flags;
     framer fr;
     char *in; /* input carried to the next read or held back; owned */
@@ -219,14 +215,6 @@ typedef struct conn {
     char *why_text; /* "quit: REASON", or NULL; owned */
     ipkey ip;
     int inet; /* a TCP peer (not Unix): per-address limits apply */
-    /* TLS (ssl is NULL for plaintext): the readiness a read or a write
-     * waits for when it is not its own (a read may need to write), and the
-     * staging buffer of one record being written (owned, NULL when empty). */
-    SSL *ssl;
-    int rwant, wwant;
-    char *stage;
-    size_t stage_len, stage_off;
-    int rend, rerr;     /* after data, the stream ended (1) or failed (-1, errno rerr) */
     uint64_t gate_due;  /* the deadline of the handshake or the password */
     uint64_t hold_until; /* input held back until then (after a wrong password) */
     uint64_t over_ms;     /* when its queue went over --max-queue (C_OVER) */
@@ -377,13 +365,13 @@ static void udp_announce(member *m);
 static void conn_interest(conn *c, int mask)
 {
     loop *l = c->s->l;
-    mask |= c->rwant | c->wwant; /* TLS waiting on the other direction */
+    mask |= c->tp.rwant | c->tp.wwant; /* TLS waiting on the other direction */
     if (mask == 0)
-        loop_unwatch(l, c->fd);
-    else if (loop_mask(l, c->fd) < 0)
-        loop_watch(l, c->fd, mask, conn_io, c);
+        loop_unwatch(l, c->tp.fd);
+    else if (loop_mask(l, c->tp.fd) < 0)
+        loop_watch(l, c->tp.fd, mask, conn_io, c);
     else
-        loop_set_mask(l, c->fd, mask);
+        loop_set_mask(l, c->tp.fd, mask);
 }
 
 static void mark_pending(conn *c)
@@ -397,7 +385,7 @@ static void mark_pending(conn *c)
 
 static int conn_unsent(const conn *c)
 {
-    return c->out.count > 0 || c->stage_off < c->stage_len;
+    return c->out.count > 0 || transport_unsent(&c->tp);
 }
 
 /* Counts c in nover while its queue costs more than --max-queue. Being over
@@ -498,47 +486,11 @@ static enum reason errno_reason(int e)
 }
 
 
-/* TLS: the queue goes out as records of up to TLS_STAGE bytes, each
- * staged whole and retried as it was until it is written. Returns bytes
- * written or -1 with errno, as outq_write. */
-static ssize_t tls_flush(conn *c)
-{
-    size_t total = 0;
-    for (int i = 0; i < TLS_BURST; i++) {
-        if (c->stage_off == c->stage_len) {
-            if (c->out.count == 0)
-                break;
-            if (!c->stage)
-                c->stage = xmalloc(TLS_STAGE);
-            c->stage_len = outq_take(&c->out, c->stage, TLS_STAGE);
-            c->stage_off = 0;
-        }
-        int want = 0;
-        ssize_t n =
-            tls_write(c->ssl, c->stage + c->stage_off, c->stage_len - c->stage_off, &want);
-        if (n < 0) {
-            if (errno != EAGAIN)
-                return -1;
-            c->wwant = want == LOOP_READ ? LOOP_READ : 0;
-            return total ? (ssize_t)total : -1;
-        }
-        c->wwant = 0;
-        c->stage_off += (size_t)n;
-        total += (size_t)n;
-    }
-    if (c->stage && c->stage_off == c->stage_len) {
-        free(c->stage); /* idle TLS members keep no buffer */
-        c->stage = NULL;
-        c->stage_len = c->stage_off = 0;
-    }
-    return (ssize_t)total;
-}
-
 /* Writes c's queue once. */
 static void conn_flush(conn *c)
 {
     server *s = c->s;
-    ssize_t n = c->ssl ? tls_flush(c) : outq_write(&c->out, c->fd);
+    ssize_t n = transport_send(&c->tp, &c->out);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
         conn_close(c, errno_reason(errno), 0);
         return;
@@ -552,7 +504,7 @@ static void conn_flush(conn *c)
     int rmask = (c->flags & (C_CLOSING | C_HELD)) ? 0 : LOOP_READ;
     if (conn_unsent(c)) {
         /* (A TLS write waiting to read waits on readability alone.) */
-        conn_interest(c, rmask | (c->wwant ? 0 : LOOP_WRITE));
+        conn_interest(c, rmask | (c->tp.wwant ? 0 : LOOP_WRITE));
         return;
     }
     if (c->flags & C_CLOSING) {
@@ -561,10 +513,8 @@ static void conn_flush(conn *c)
          * we just wrote. When the server is stopping and nothing is unread,
          * a close sends no reset: no need to wait for the peer. */
         int unread = 0;
-        if (c->ssl)
-            tls_close_notify(c->ssl);
-        trace_shutdown(c->fd, SHUT_WR);
-        if (s->stopping && trace_ioctl_int(c->fd, FIONREAD, &unread) == 0 && unread == 0) {
+        transport_shutdown(&c->tp);
+        if (s->stopping && trace_ioctl_int(c->tp.fd, FIONREAD, &unread) == 0 && unread == 0) {
             conn_close(c, c->why, 0);
             return;
         }
@@ -585,12 +535,11 @@ static void conn_free(conn *c)
     server *s = c->s;
     unpark(c);
     loop_timer_cancel(s->l, &c->timer);
-    loop_unwatch(s->l, c->fd);
-    trace_close(c->fd);
+    loop_unwatch(s->l, c->tp.fd);
+    trace_close(c->tp.fd);
     ipcount_del(s->ips, &c->ip);
     outq_clear(&c->out);
-    tls_free(c->ssl);
-    free(c->stage);
+    transport_free(&c->tp);
     free(c->in);
     free(c->why_text);
     free(c->who);
@@ -633,7 +582,7 @@ static void conn_close(conn *c, enum reason why, int graceful)
         free(c->in);
         c->in = NULL;
         c->inlen = 0;
-        loop_unwatch(s->l, c->fd);
+        loop_unwatch(s->l, c->tp.fd);
         c->next_dead = s->dead;
         s->dead = c;
     }
@@ -971,12 +920,12 @@ static void cmd_stats(server *s, member *m, const char *arg, size_t len)
                                     s->conns.count - STATS_CONNS_MAX));
             break;
         }
-        net_sock_info(c->fd, line, sizeof line);
+        net_sock_info(c->tp.fd, line, sizeof line);
         const char *who = (c->flags & C_JOINED)  ? c->m.nick
                           : (c->flags & C_AUTH) ? "(login)"
                                                 : "(handshake)";
         reply(m, dialect_notice("conn %s %s%s in=%lluB/%llu out=%lluB/%llu", who, line,
-                                c->ssl ? " tls=1" : "",
+                                c->tp.ssl ? " tls=1" : "",
                                 (unsigned long long)c->bytes_in, (unsigned long long)c->lines_in,
                                 (unsigned long long)c->bytes_out, (unsigned long long)c->msgs_out));
     }
@@ -1554,7 +1503,7 @@ static int conn_release(conn *c)
 /* Decrypted input waiting inside OpenSSL, which epoll cannot report. */
 static int tls_waiting(const conn *c)
 {
-    return c->ssl && tls_pending(c->ssl) > 0;
+    return transport_pending(&c->tp) > 0;
 }
 
 static void conn_timer(loop *l, loop_timer *t)
@@ -1573,7 +1522,7 @@ static void conn_timer(loop *l, loop_timer *t)
         if (c->flags & C_AUTH) {
             reply(&c->m, dialect_error("no password within %d s; closing", LOGIN_MS / 1000));
             conn_close(c, R_LOGIN_TIMEOUT, 1);
-        } else if (!c->ssl) {
+        } else if (!c->tp.ssl) {
             /* Silent all along: a TLS client would have spoken first, so
              * this is a person with nc waiting for a greeting. */
             not_tls(c);
@@ -1642,32 +1591,17 @@ static void conn_timer(loop *l, loop_timer *t)
     conn_rearm(c);
 }
 
-/* Reads at most n bytes of c's stream: read(2), or TLS records until n
- * bytes or until OpenSSL must wait. Data before an end or a failure is
- * returned first, the end kept in c->rend for after it is taken. */
-static ssize_t conn_recv(conn *c, char *p, size_t n)
-{
-    if (!c->ssl)
-        return trace_read(c->fd, p, n);
-    int want, end;
-    ssize_t r = tls_read_some(c->ssl, p, n, &want, &end);
-    c->rwant = want == LOOP_WRITE ? LOOP_WRITE : 0;
-    if (r > 0 && end)
-        c->rend = end, c->rerr = errno;
-    return r;
-}
-
 /* The TLS stream ended after the bytes just taken: close, but only once
  * lines held back (flood control, a wrong password) have been taken too.
  * Returns whether c is closing. */
 static int conn_ended(conn *c)
 {
-    if (!c->rend || !is_open(c) || (c->flags & C_HELD))
+    if (!c->tp.end || !is_open(c) || (c->flags & C_HELD))
         return 0;
-    if (c->rend > 0)
+    if (c->tp.end > 0)
         conn_close(c, R_CLOSED, 1);
     else
-        conn_broke(c, c->rerr);
+        conn_broke(c, c->tp.err);
     return 1;
 }
 
@@ -1675,9 +1609,9 @@ static int conn_ended(conn *c)
 static void conn_handshake(conn *c)
 {
     server *s = c->s;
-    if (!c->ssl) {
+    if (!c->tp.ssl) {
         unsigned char b;
-        ssize_t n = trace_recvfrom(c->fd, &b, 1, MSG_PEEK, NULL, NULL);
+        ssize_t n = trace_recvfrom(c->tp.fd, &b, 1, MSG_PEEK, NULL, NULL);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
         if (n <= 0) {
@@ -1688,15 +1622,15 @@ static void conn_handshake(conn *c)
             not_tls(c);
             return;
         }
-        c->ssl = tls_new(s->tls, c->fd, 1, NULL);
-        if (!c->ssl) {
+        c->tp.ssl = tls_new(s->tls, c->tp.fd, 1, NULL);
+        if (!c->tp.ssl) {
             logmsg(s, "tls %s: %s", c->addr, tls_error());
             conn_close(c, R_HANDSHAKE, 0);
             return;
         }
     }
     int want = 0;
-    if (tls_handshake(c->ssl, &want) < 0) {
+    if (tls_handshake(c->tp.ssl, &want) < 0) {
         if (errno == EAGAIN) {
             conn_interest(c, want);
             return;
@@ -1706,12 +1640,12 @@ static void conn_handshake(conn *c)
         return;
     }
     char how[128];
-    tls_describe(c->ssl, how, sizeof how);
+    tls_describe(c->tp.ssl, how, sizeof how);
     logmsg(s, "tls %s %s", c->addr, how);
     c->flags &= ~(unsigned)C_HANDSHAKE;
     conn_interest(c, LOOP_READ);
     conn_ready(c);
-    if (is_open(c) && tls_pending(c->ssl))
+    if (is_open(c) && tls_pending(c->tp.ssl))
         conn_readable(c);
 }
 
@@ -1728,11 +1662,11 @@ static void conn_readable(conn *c)
         /* Not taking input now; only notice the peer going away (a hang-up
          * is reported even to a quiet watcher). */
         char b;
-        n = trace_recvfrom(c->fd, &b, 1, MSG_PEEK, NULL, NULL);
+        n = trace_recvfrom(c->tp.fd, &b, 1, MSG_PEEK, NULL, NULL);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
             conn_close(c, n == 0 ? R_CLOSED : errno_reason(errno), 0);
         } else if (n > 0 && (c->flags & C_LINGER)) {
-            n = trace_read(c->fd, s->scratch, READ_SIZE); /* drained and dropped */
+            n = trace_read(c->tp.fd, s->scratch, READ_SIZE); /* drained and dropped */
         }
         return;
     }
@@ -1756,17 +1690,17 @@ static void conn_read(conn *c)
     for (int pass = 0; pass < 2; pass++) {
         size_t want = READ_SIZE;
         if (pass) {
-            size_t p = c->ssl ? tls_pending(c->ssl) : 0;
+            size_t p = transport_pending(&c->tp);
             if (p == 0 || !is_open(c) || (c->flags & C_HELD))
                 return;
             want = p < READ_SIZE ? p : READ_SIZE;
         }
         if (c->inlen)
             memcpy(s->scratch, c->in, c->inlen);
-        n = conn_recv(c, s->scratch + c->inlen, want);
+        n = transport_recv(&c->tp, s->scratch + c->inlen, want);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR) {
-                if (c->rwant) /* TLS must write before it can read on */
+                if (c->tp.rwant) /* TLS must write before it can read on */
                     conn_interest(c, LOOP_READ | (conn_unsent(c) ? LOOP_WRITE : 0));
                 return;
             }
@@ -1800,12 +1734,12 @@ static void conn_io(loop *l, int fd, void *data, int mask)
         return;
     }
     /* TLS: a write that waits for readability, a read for writability. */
-    if ((mask & LOOP_READ) && c->wwant) {
-        c->wwant = 0;
+    if ((mask & LOOP_READ) && c->tp.wwant) {
+        c->tp.wwant = 0;
         mark_pending(c);
     }
-    if ((mask & LOOP_WRITE) && c->rwant && !(c->flags & C_DEAD)) {
-        c->rwant = 0;
+    if ((mask & LOOP_WRITE) && c->tp.rwant && !(c->flags & C_DEAD)) {
+        c->tp.rwant = 0;
         conn_readable(c);
         return;
     }
@@ -1933,7 +1867,7 @@ static void adopt(server *s, int fd, const struct sockaddr *peer, int tls)
 
     conn *c = xcalloc(1, sizeof *c);
     c->s = s;
-    c->fd = fd;
+    transport_init(&c->tp, fd);
     c->ip = ip;
     c->inet = inet;
     snprintf(c->addr, sizeof c->addr, "%s", addr);

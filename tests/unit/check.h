@@ -45,5 +45,6 @@ void test_edit(void);
 void test_roster(void);
 void test_fifo(void);
 void test_ratelimit(void);
+void test_transport(void);
 
 #endif

@@ -32,6 +32,7 @@ int main(void)
     run("trace", test_trace);
     run("fifo", test_fifo);
     run("ratelimit", test_ratelimit);
+    run("transport", test_transport);
     printf("unit: %d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
 }
