@@ -153,6 +153,21 @@ def _kill_proc(proc, grace=0.0):
         pass
 
 
+class _ProcKiller:
+    def __init__(self, proc):
+        self.proc = proc
+
+    def teardown(self):
+        _kill_proc(self.proc)
+
+
+def register_proc(proc):
+    """A bare subprocess.Popen the test made itself: killed at teardown if
+    it is still running. Returns proc."""
+    _register(_ProcKiller(proc))
+    return proc
+
+
 def _shorten(text, n=200):
     text = repr(text)
     return text if len(text) <= n else text[: n - 3] + "..."

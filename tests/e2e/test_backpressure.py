@@ -7,23 +7,14 @@ import signal
 import subprocess
 import time
 
-from harness import (HICHAT, FakeServer, Server, _kill_proc, _register, check,
+from harness import (HICHAT, FakeServer, Server, check, register_proc,
                      joined_clients, proc_cpu_seconds)
 
 
 def _spawn_connect(port, stdout, stdin=subprocess.DEVNULL):
     p = subprocess.Popen([HICHAT, "connect", "127.0.0.1:%d" % port], stdin=stdin, stdout=stdout,
                          stderr=subprocess.PIPE)
-    _register(_Killer(p))
-    return p
-
-
-class _Killer:
-    def __init__(self, p):
-        self.p = p
-
-    def teardown(self):
-        _kill_proc(self.p)
+    return register_proc(p)
 
 
 def test_server_with_a_vanished_stdout_reader_does_not_spin():
@@ -99,7 +90,7 @@ def test_client_piping_megabytes_to_a_slow_server_loses_nothing():
     fake = FakeServer(handler)
     p = subprocess.Popen([HICHAT, "connect", "127.0.0.1:%d" % fake.port], stdin=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _register(_Killer(p))
+    register_proc(p)
     p.stdin.write(data)
     p.stdin.close()
     status = p.wait(20)

@@ -12,8 +12,8 @@ import subprocess
 import threading
 import time
 
-from harness import (HICHAT, Server, _kill_proc, _register, check, proc_cpu_seconds,
-                     raise_nofile_limit, tmpdir)
+from harness import (HICHAT, Server, check, proc_cpu_seconds, raise_nofile_limit,
+                     register_proc, tmpdir)
 
 GREETING_RE = re.compile(rb"welcome to hichat, (\S+) \(")
 
@@ -264,7 +264,7 @@ def test_hichat_connect_that_fell_behind_says_why_and_exits_1():
     p = subprocess.Popen([HICHAT, "connect", "127.0.0.1:%d" % srv.port], stdin=subprocess.PIPE,
                          stdout=w, stderr=subprocess.PIPE)
     os.close(w)
-    _register(_Proc(p))
+    register_proc(p)
     srv.wait_log(r"^connect 127\.0\.0\.1:\d+ guest1$")
     sender = socket.create_connection(("127.0.0.1", srv.port))
     sender.recv(200)
@@ -285,13 +285,6 @@ def test_hichat_connect_that_fell_behind_says_why_and_exits_1():
     check(status == 1, "exit 1 when dropped, got %s; stderr %r" % (status, err))
     check("disconnected by the server: you fell too far behind" in err, "says why: %r" % err)
 
-
-class _Proc:
-    def __init__(self, p):
-        self.p = p
-
-    def teardown(self):
-        _kill_proc(self.p)
 
 
 def test_tls_members_sending_at_once_all_get_through():
