@@ -296,6 +296,7 @@ struct server {
     size_t nub, nudp;
     fifo cand; /* UDP candidates (unproven), oldest first */
     unsigned char udp_key[32]; /* keys the /join tokens (HMAC-SHA256) */
+    uint64_t udp_seed;         /* seeds the peer table's hash */
     char *dgram;               /* one datagram: udp_cap bytes */
     struct {
         uint64_t accepted, lines_in, deliveries, bytes_in, bytes_out;
@@ -390,8 +391,8 @@ static int conn_unsent(const conn *c)
 
 /* Counts c in nover while its queue costs more than --max-queue. Being over
  * is no fault by itself (one pass may queue a burst that a fast reader takes
- * at once); staying over for BEHIND_MS is (conn_timer). A member leaving
- * no longer counts: nobody waits for its last words. */
+ * at once); staying behind too long is (behind_due, conn_timer). A member
+ * leaving no longer counts: nobody waits for its last words. */
 static void conn_weigh(conn *c)
 {
     server *s = c->s;
@@ -774,15 +775,18 @@ static int who_page(server *s, member *m, char *after, size_t total)
             else
                 len += (size_t)snprintf(line + len, sizeof line - len, W_MEMBERS_SEP "%s",
                                         batch[i]->nick);
-            snprintf(after, NICK_MAX + 1, "%s", batch[i]->nick);
             if (len >= WHO_LINE) {
                 reply(m, dialect_notice("%s", line));
                 bytes += len;
                 len = 0;
-                if (bytes >= WHO_PAGE)
+                if (bytes >= WHO_PAGE) {
+                    snprintf(after, NICK_MAX + 1, "%s", batch[i]->nick);
                     return 0;
+                }
             }
         }
+        if (k > 0) /* where the next batch starts */
+            snprintf(after, NICK_MAX + 1, "%s", batch[k - 1]->nick);
         if (k < ARRAY_LEN(batch)) {
             if (len > 0)
                 reply(m, dialect_notice("%s", line));
@@ -1239,7 +1243,7 @@ static void unpark(conn *c)
     fifo_remove(&s->parked, &c->parked);
 }
 
-/* c stayed over its bound for BEHIND_MS and its socket takes no more: it
+/* c has been behind too long (behind_due) and its socket takes no more: it
  * loses its seat. Its backlog is let go (but the rest of a line begun), so
  * that the one line saying why is next in its stream. */
 static void fell_behind(conn *c)
@@ -1386,7 +1390,7 @@ static void gate_line(conn *c, const char *line, size_t len)
     } else if (IS("quit")) {
         conn_quit(s, &c->m, arg, alen);
     } else if (IS("hello")) {
-        reply(&c->m, dialect_notice(W_HI));
+        cmd_hello(s, &c->m, arg, alen);
     } else if (len > 0) {
         reply(&c->m, dialect_error("this room needs a password: send /pass PASSWORD first"));
     }
@@ -1535,7 +1539,7 @@ static void conn_timer(loop *l, loop_timer *t)
     if ((c->flags & C_OVER) && now >= behind_due(c)) {
         /* One more try first: the server may have been the slow one (a
          * long pass, a SIGSTOP), and a reader that kept up takes it now. */
-        uint64_t before = c->bytes_out;
+        uint64_t before;
         do {
             before = c->bytes_out;
             conn_flush(c);
@@ -1995,10 +1999,9 @@ static const char *member_addr(member *m)
 
 static size_t udp_slot(const server *s, const struct sockaddr *sa, socklen_t len)
 {
-    /* FNV-1a seeded from the secret: chains cannot be aimed at. */
+    /* FNV-1a from a random seed: chains cannot be aimed at. */
     const unsigned char *p = (const unsigned char *)sa;
-    uint64_t h = 1469598103934665603ull;
-    memcpy(&h, s->udp_key, sizeof h);
+    uint64_t h = s->udp_seed;
     for (socklen_t i = 0; i < len; i++)
         h = (h ^ p[i]) * 1099511628211ull;
     return (size_t)(h ^ (h >> 29)) & (s->nub - 1);
@@ -2456,6 +2459,8 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
      * is what keeps a forger from computing anyone's token. */
     if (getrandom(s->udp_key, sizeof s->udp_key, 0) != (ssize_t)sizeof s->udp_key)
         RAND_bytes(s->udp_key, (int)sizeof s->udp_key);
+    if (getrandom(&s->udp_seed, sizeof s->udp_seed, 0) != (ssize_t)sizeof s->udp_seed)
+        RAND_bytes((unsigned char *)&s->udp_seed, (int)sizeof s->udp_seed);
     s->room = room_new();
     s->ips = ipcount_new();
     s->scratch = xmalloc(READ_SIZE + s->opt.max_line + 2);
