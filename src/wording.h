@@ -34,6 +34,21 @@
 #define W_PASSWORD        "password required" /* the first line of a room with one */
 #define W_UDP_JOIN        "udp: to receive the room, send /join " /* + a token */
 
+/* Rooms (docs/protocol.md, "Rooms"). A line about a room starts with the
+ * room's name and a space (W_ROOM_PREFIX...) unless that room is the only one
+ * its recipient is in; only the server starts a line with it. */
+#define W_ROOM_PREFIX  '#'
+#define W_ROOM_MAX     32                   /* bytes after the '#' */
+#define W_YOU_JOINED   "you joined "        /* ROOM " (" N " member[s] here)" */
+#define W_YOU_LEFT     "you left "          /* ROOM */
+#define W_TALKING_IN   "now talking in "    /* ROOM */
+#define W_TOPIC_OF     "topic of "          /* ROOM ": " TEXT " (set by " NICK ")" */
+#define W_NO_TOPIC     " has no topic"      /* ROOM W_NO_TOPIC */
+#define W_SET_TOPIC    " set the topic: "   /* NICK W_SET_TOPIC TEXT */
+#define W_CLEARED_TOPIC " cleared the topic" /* NICK W_CLEARED_TOPIC */
+#define W_ROOMS        " rooms:"            /* N W_ROOMS, then a line per room */
+#define W_PART         "part"               /* the leave reason of /part */
+
 /* After W_ERROR. */
 #define W_WRONG_PASSWORD "wrong password"
 
