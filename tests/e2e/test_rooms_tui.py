@@ -31,6 +31,7 @@ class FakeRooms:
         self.rooms = {}  # key -> dict(name, members (sockets))
         self.seq = 0
         self.stop = False
+        self.calls = []
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         _register(self)
@@ -45,8 +46,27 @@ class FakeRooms:
             s.close()
         self.ls.close()
 
+    def call(self, fn):
+        """Runs fn in the server's thread, and waits for it."""
+        done = threading.Event()
+        self.calls.append((fn, done))
+        check(done.wait(5), "the stand-in server did not run %s" % fn.__name__)
+
+    def cut(self):
+        """Every connection ends at once, as when a server goes away."""
+        for s in list(self.members):
+            for k in self.members[s]["rooms"]:
+                self.rooms[k]["members"].remove(s)
+            del self.members[s]
+            self.sel.unregister(s)
+            s.close()
+
     def _run(self):
         while not self.stop:
+            while self.calls:
+                fn, done = self.calls.pop(0)
+                fn()
+                done.set()
             for key, _ in self.sel.select(0.1):
                 if key.fileobj is self.ls:
                     s, _ = self.ls.accept()
@@ -199,8 +219,8 @@ def peer_in(srv, nick, *rooms):
     return c
 
 
-def tui_in_lobby(srv, nick, **kw):
-    t = Screen(srv.port, "--nick", nick, **kw)
+def tui_in_lobby(srv, nick, *extra, **kw):
+    t = Screen(srv.port, "--nick", nick, *extra, **kw)
     t.wait_status(r"\| %s \| 1 member \| connected" % nick)
     return t
 
@@ -281,7 +301,7 @@ def test_tui_rooms_alt_left_right_and_scrollback_of_each_room():
     t.key("M-Right")
     t.wait_status(r"\| 1:#lobby 2:#a \[3:#b\] \| 2 members \| connected$")
     check(shown(t, "<talker> only b"), "#b in view: %r" % t.messages())
-    t.key("M-Right")  # round to the first
+    t.key("Escape", "Right")  # ESC then Right, as some terminals send Alt-Right: round
     t.wait_status(r"\| \[1:#lobby\] 2:#a 3:#b \|")
     t.key("M-Left")
     t.key("M-Left")
@@ -330,3 +350,19 @@ def test_rooms_line_mode_passes_tagged_lines_through():
     c.expect("#side <p> #not a tag")
     p.sendline("/msg #lobby over here")
     c.expect("#lobby <p> over here")
+
+
+def test_tui_rooms_after_a_reconnection_only_the_default_room_and_the_view_stay():
+    srv = rooms_server()
+    t = tui_in_lobby(srv, "me", "--reconnect")
+    t.type_line("/join #a")
+    t.type_line("/join #b")
+    t.wait_status(r"\| 1:#lobby 2:#a \[3:#b\] \|")
+    t.key("M-2")
+    t.wait_status(r"\| 1:#lobby \[2:#a\] 3:#b \|")
+    t.type_line("said in a")
+    srv.call(srv.cut)
+    t.wait_status(r"\| me \| 1 member \| connected$", timeout=10)
+    check(shown(t, "<me> said in a"), "the room in view kept its lines: %r" % t.messages())
+    t.type_line("/join #c")  # the first room is named again by the hidden /topic
+    t.wait_status(r"\| 1:#lobby \[2:#c\] \|")
