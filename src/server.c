@@ -59,19 +59,26 @@ const struct reason_text reasons[R_COUNT] = {
 
 const char *const refusal_key[F_COUNT] = {"full", "per_ip", "busy", "denied", "locked"};
 
-void logmsg(server *s, const char *fmt, ...)
+static void vlogmsg(server *s, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void vlogmsg(server *s, const char *fmt, va_list ap)
 {
     char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
     if (n < 0)
         return;
     if ((size_t)n > sizeof line - 2)
         n = sizeof line - 2;
     line[n++] = '\n';
     out_write(s->log_o, line, (size_t)n);
+}
+
+void logmsg(server *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlogmsg(s, fmt, ap);
+    va_end(ap);
 }
 
 /* Whether the rooms take input now: nobody is over its bound and this pass
@@ -274,15 +281,13 @@ static void server_stats(void *ctx, member *m)
 
 static void server_log(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The chat's log lines (chat_hooks.log). */
 static void server_log(void *ctx, const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
+    vlogmsg(ctx, fmt, ap);
     va_end(ap);
-    if (n >= 0)
-        logmsg(ctx, "%s", line);
 }
 
 /* One complete line from member m (console, connection or UDP peer). */
