@@ -23,6 +23,8 @@ int main(void)
     run("outq", test_outq);
     run("text", test_text);
     run("room", test_room);
+    run("chat", test_chat);
+    run("connector", test_connector);
     run("loop", test_loop);
     run("ipcount", test_ipcount);
     run("access", test_access);
