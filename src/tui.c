@@ -644,7 +644,7 @@ static const char *const help_text[] = {
     "  Left/Right, Ctrl-B/F move   Alt-B/F, Ctrl-Left/Right by word   Home/End, Ctrl-A/E",
     "  Backspace, Del, Ctrl-D delete   Ctrl-U/K cut to start/end   Ctrl-W, Alt-D cut a word",
     "  Ctrl-Y paste the cut   Up/Down, Ctrl-P/N history   Ctrl-L redraw",
-    "  Alt-1..9 show room 1..9, Alt-Left/Right the one before/after (and talk there)",
+    "  Alt-1..9 show room 1..9   Alt-Left/Right the room before/after",
     "  Ctrl-D on an empty line, or Ctrl-C: leave",
     "Commands here: /help, /clear (empty the screen), /quit [REASON], /reconnect, /stats",
     "The server's commands:",
