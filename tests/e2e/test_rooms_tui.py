@@ -138,11 +138,16 @@ def test_tui_rooms_part_and_switch_command_follow_the_server():
     t.wait_until(lambda s: "*** now talking in #Main" in s, "the answer shown")
     peer.sendline("/msg #x ping")
     t.wait_status(r"2:#x\(1\)")
+    # /msg #x from the lobby: sent there, and shown in #x's scroll-back, not here
+    t.type_line("/msg #x aside")
+    peer.expect("#x <me> aside")
+    check(not any("aside" in r for r in t.messages()), "not echoed in the lobby: %r" % t.messages())
     # /part of the current room: gone from the status, the last joined current
     t.type_line("/part")
     t.wait_status(r"\| \[1:#x\] \| 2 members \|")
     t.wait_until(lambda _: shown(t, "*** you left #Main"), "the part shown in the room now in view")
-    t.wait_until(lambda _: shown(t, "<peer> ping"), "#x's own scroll-back")
+    t.wait_until(lambda _: shown(t, "<peer> ping") and shown(t, "<me> aside"),
+                 "#x's own scroll-back, our /msg #x in it")
     # Tab completes our rooms' names
     t.keys("/switch #")
     t.key("Tab")
