@@ -347,7 +347,7 @@ static int sniff_first_bytes(conn *c, const unsigned char *p, size_t n)
     }
     if (bad * 100 <= look * BINARY_PERCENT)
         return 0;
-    reply(&c->m, dialect_error("this port speaks UTF-8 text lines; closing"));
+    tell_error(c->s, &c->m, E_BINARY, 0, NULL);
     conn_close(c, R_BINARY, 1);
     return 1;
 }
@@ -456,9 +456,9 @@ static void fell_behind(conn *c)
 {
     server *s = c->s;
     outq_trim(&c->out);
-    chunk *ch = dialect_error("you fell too far behind: over %zu bytes unread; disconnecting",
-                              s->opt.max_queue);
-    outq_push(&c->out, ch);
+    chat_event ev = {.kind = EV_ERROR, .code = E_FELL_BEHIND, .n = s->opt.max_queue};
+    chunk *ch = c->m.dialect->encode(&ev, 0);
+    outq_push(&c->out, ch); /* (not deliver: it no longer takes the room's lines) */
     chunk_unref(ch);
     conn_close(c, R_QUEUE_FULL, 1);
 }
@@ -481,13 +481,10 @@ static void throttle(conn *c)
     uint64_t now = loop_now(s->l);
     if (!c->throttled_ms) {
         c->throttled_ms = now;
-        reply(&c->m, dialect_error("slow down: more than %ld lines a second; "
-                                   "your lines are held back",
-                                   s->opt.msg_rate));
+        tell_error(s, &c->m, E_SLOW_DOWN, (size_t)s->opt.msg_rate, NULL);
     } else if (now - c->throttled_ms > (uint64_t)s->opt.flood_timeout * 1000) {
         /* Held back this long without a break: flooding, not pasting. */
-        reply(&c->m,
-              dialect_error("flooding: held back for %ld s; disconnecting", s->opt.flood_timeout));
+        tell_error(s, &c->m, E_FLOODING, (size_t)s->opt.flood_timeout, NULL);
         conn_close(c, R_FLOOD, 1);
         return;
     }
@@ -523,8 +520,7 @@ static void conn_input(conn *c, const char *data, size_t len)
         if (kind == FRAME_TOO_LONG) {
             pos += n;
             c->flags |= C_SPOKE;
-            reply(&c->m,
-                  dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
+            tell_error(s, &c->m, E_LINE_TOO_LONG, s->opt.max_line, NULL);
             continue;
         }
         if (ll > 0 && !conn_takes(c)) {
@@ -621,7 +617,7 @@ void conn_timer(loop *l, loop_timer *t)
         return; /* leaving: its input no longer counts */
     if ((c->flags & C_GATE) && now >= c->gate_due) {
         if (c->flags & C_AUTH) {
-            reply(&c->m, dialect_error("no password within %d s; closing", LOGIN_MS / 1000));
+            tell_error(s, &c->m, E_LOGIN_TIMEOUT, LOGIN_MS / 1000, NULL);
             conn_close(c, R_LOGIN_TIMEOUT, 1);
         } else if (!c->tp.ssl) {
             /* Silent all along: a TLS client would have spoken first, so
@@ -658,7 +654,7 @@ void conn_timer(loop *l, loop_timer *t)
     }
     if (c->line_start_ms && s->opt.line_timeout > 0 &&
         now >= c->line_start_ms + (uint64_t)s->opt.line_timeout * 1000) {
-        reply(&c->m, dialect_error("line not finished within %ld s; closing", s->opt.line_timeout));
+        tell_error(s, &c->m, E_LINE_TIMEOUT, (size_t)s->opt.line_timeout, NULL);
         conn_close(c, R_LINE_TIMEOUT, 1);
         return;
     }

@@ -278,6 +278,31 @@ static void error_text(line *l, const chat_event *ev)
     case E_STATS_CONSOLE: puts0(l, "/stats is for the server console"); break;
     case E_NO_PASSWORD: puts0(l, "this room needs no password"); break;
     case E_ALREADY_IN: puts0(l, "you are already in"); break;
+    case E_LINE_TOO_LONG: putf(l, "line too long (max %zu bytes); discarded", ev->n); break;
+    case E_SLOW_DOWN:
+        putf(l, "slow down: more than %zu lines a second; your lines are held back", ev->n);
+        break;
+    case E_FLOODING: putf(l, "flooding: held back for %zu s; disconnecting", ev->n); break;
+    case E_LINE_TIMEOUT: putf(l, "line not finished within %zu s; closing", ev->n); break;
+    case E_FELL_BEHIND:
+        putf(l, "you fell too far behind: over %zu bytes unread; disconnecting", ev->n);
+        break;
+    case E_BINARY: puts0(l, "this port speaks UTF-8 text lines; closing"); break;
+    case E_NOT_TLS:
+        puts0(l, "this port speaks TLS: hichat connect --tls, ncat --ssl or openssl s_client");
+        break;
+    case E_NEED_PASSWORD: puts0(l, "this room needs a password: send /pass PASSWORD first"); break;
+    case E_WRONG_PASSWORD:
+        if (ev->n)
+            putf(l, W_WRONG_PASSWORD "; closing after %zu tries", ev->n);
+        else
+            puts0(l, W_WRONG_PASSWORD);
+        break;
+    case E_LOCKED_OUT:
+        putf(l, "too many wrong passwords from your address; locked out for %zu s", ev->n);
+        break;
+    case E_LOGIN_TIMEOUT: putf(l, "no password within %zu s; closing", ev->n); break;
+    case E_REFUSED: putf(l, "%s; try again later", ev->arg); break;
     }
 }
 
@@ -293,6 +318,11 @@ static void notice_text(line *l, const chat_event *ev)
         putf(l, "... the list goes on after %s: ask again in a while", ev->from);
         break;
     case N_ROOMS_MORE: putf(l, "... and %zu more", ev->n); break;
+    case N_PASSWORD:
+        puts0(l, W_PASSWORD ": send /pass PASSWORD (hichat connect --password-file FILE does "
+                            "it for you)");
+        break;
+    case N_UDP_TOKEN: putf(l, W_UDP_JOIN "%s", ev->arg); break;
     }
 }
 

@@ -74,6 +74,9 @@ enum notice {
     N_YOU_ARE_ALREADY, /* from: the nick you asked for is yours */
     N_WHO_MORE,        /* from: the last nick a listing reached */
     N_ROOMS_MORE,      /* n more rooms not listed */
+    /* About the member's own stream (the gate, a UDP address). */
+    N_PASSWORD,  /* the room needs a password: send it */
+    N_UDP_TOKEN, /* arg: the token a UDP address must send back */
 };
 
 enum error {
@@ -91,6 +94,19 @@ enum error {
     E_STATS_CONSOLE,   /* /stats from a member */
     E_NO_PASSWORD,     /* /pass where none is needed */
     E_ALREADY_IN,      /* /pass when past the gate */
+    /* About the member's own stream: its limits, the gate. */
+    E_LINE_TOO_LONG,  /* n: --max-line; the line was discarded */
+    E_SLOW_DOWN,      /* n: --msg-rate; its lines are held back */
+    E_FLOODING,       /* n: seconds held back; closing */
+    E_LINE_TIMEOUT,   /* n: seconds a line may take; closing */
+    E_FELL_BEHIND,    /* n: --max-queue; closing */
+    E_BINARY,         /* not text; closing */
+    E_NOT_TLS,        /* plaintext on the TLS port; closing */
+    E_NEED_PASSWORD,  /* a line before the password */
+    E_WRONG_PASSWORD, /* n: the tries when it closes for them, else 0 */
+    E_LOCKED_OUT,     /* n: seconds the address is locked out; closing */
+    E_LOGIN_TIMEOUT,  /* n: seconds given for the password; closing */
+    E_REFUSED,        /* arg: why (a phrase of the server's); closing */
 };
 
 typedef struct chat_event {

@@ -32,8 +32,7 @@
 /* A plaintext client on the TLS port: told in plaintext, and closed. */
 void not_tls(conn *c)
 {
-    reply(&c->m, dialect_error("this port speaks TLS: hichat connect --tls, ncat --ssl or "
-                               "openssl s_client"));
+    tell_error(c->s, &c->m, E_NOT_TLS, 0, NULL);
     conn_close(c, R_NOT_TLS, 1);
 }
 
@@ -59,8 +58,7 @@ static void conn_ready(conn *c)
     }
     c->flags |= C_AUTH;
     c->gate_due = loop_now(s->l) + LOGIN_MS;
-    reply(&c->m, dialect_notice(W_PASSWORD ": send /pass PASSWORD (hichat connect "
-                                           "--password-file FILE does it for you)"));
+    tell_notice(s, &c->m, N_PASSWORD, NULL);
     conn_rearm(c);
 }
 
@@ -82,17 +80,15 @@ static void auth_try(conn *c, const char *pw, size_t len)
         logmsg(s, "wrong password from %s (%u on this connection)", c->addr, c->auth_fails);
     }
     if (locked) {
-        reply(&c->m, dialect_error("too many wrong passwords from your address; locked out "
-                                   "for %llu s",
-                                   (unsigned long long)(locked + 999) / 1000));
+        tell_error(s, &c->m, E_LOCKED_OUT, (size_t)(locked + 999) / 1000, NULL);
         conn_close(c, R_AUTH, 1);
     } else if (c->auth_fails >= AUTH_TRIES) {
-        reply(&c->m, dialect_error("wrong password; closing after %d tries", AUTH_TRIES));
+        tell_error(s, &c->m, E_WRONG_PASSWORD, AUTH_TRIES, NULL);
         conn_close(c, R_AUTH, 1);
     } else {
         /* Its next line waits: guessing goes at most one try a second. */
         c->hold_until = now + AUTH_DELAY_MS;
-        reply(&c->m, dialect_error("wrong password"));
+        tell_error(s, &c->m, E_WRONG_PASSWORD, 0, NULL);
     }
 }
 
@@ -103,7 +99,7 @@ void gate_line(conn *c, const char *line, size_t len)
     chat_cmd cmd;
     s->st.lines_in++;
     c->lines_in++;
-    if (dialect_text.parse(line, len, &cmd) < 0)
+    if (c->m.dialect->parse(line, len, &cmd) < 0)
         return;
     switch (cmd.kind) {
     case CMD_PASS: auth_try(c, cmd.text, cmd.len); break; /* as sent, spaces and all */
@@ -115,10 +111,8 @@ void gate_line(conn *c, const char *line, size_t len)
         }
         break;
     case CMD_QUIT: conn_quit(&c->m, cmd.text, cmd.len); break;
-    case CMD_HELLO:
-        reply(&c->m, dialect_text.encode(&(chat_event){.kind = EV_NOTICE, .code = N_HI}, 0));
-        break;
-    default: reply(&c->m, dialect_error("this room needs a password: send /pass PASSWORD first"));
+    case CMD_HELLO: tell_notice(s, &c->m, N_HI, NULL); break;
+    default: tell_error(s, &c->m, E_NEED_PASSWORD, 0, NULL);
     }
 }
 
@@ -200,14 +194,16 @@ void log_refusal(server *s, const char *addr, const char *why)
 
 static void refuse(server *s, int fd, const char *addr, enum refusal f, const char *why)
 {
-    char line[160];
-    int n = snprintf(line, sizeof line, "! %s; try again later\n", why);
+    /* In the text dialect: nothing was read, so nothing says otherwise. */
+    chat_event ev = {.kind = EV_ERROR, .code = E_REFUSED, .arg = why};
+    chunk *line = dialect_text.encode(&ev, 0);
     char sink[4096];
     /* Best effort on a fresh socket: its buffer is empty, so this fits.
      * Then FIN, and take what the peer already sent, so that closing with
      * unread input does not send a reset that could discard our line. */
-    if (trace_write(fd, line, (size_t)n) < 0) {
+    if (trace_write(fd, line->data, line->len) < 0) {
     }
+    chunk_unref(line);
     trace_shutdown(fd, SHUT_WR);
     if (trace_recvfrom(fd, sink, sizeof sink, MSG_DONTWAIT, NULL, NULL) < 0) {
     }
@@ -295,6 +291,14 @@ void gate_enter(server *s, member *m, const char *want)
 {
     chat_enter(s->chat, m, want, 1);
     logmsg(s, "connect %s %s", m->ops->addr(m), m->nick);
+}
+
+/* A member leaves the chat for why: the log says so, and its rooms are
+ * told (chat_leave decides who hears it). The other end of gate_enter. */
+void gate_leave(server *s, member *m, const char *why)
+{
+    logmsg(s, "disconnect %s %s (%s)", m->ops->addr(m), m->nick, why);
+    chat_leave(s->chat, m, why, strlen(why));
 }
 
 static void adopt(server *s, int fd, const struct sockaddr *peer, int tls)

@@ -125,8 +125,7 @@ static void announce_leaves(server *s)
             logmsg(s, "disconnect %s - (%s)", c->addr, why_text(c));
             continue;
         }
-        logmsg(s, "disconnect %s %s (%s)", c->addr, c->m.nick, why_text(c));
-        chat_leave(s->chat, &c->m, why_text(c), strlen(why_text(c)));
+        gate_leave(s, &c->m, why_text(c));
     }
 }
 

@@ -271,6 +271,19 @@ extern const member_ops conn_ops, console_ops;
 
 void logmsg(server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Tells m alone about its own stream, in its dialect (event.h: enum error,
+ * enum notice; n and arg as each says). */
+static inline void tell_error(server *s, member *m, enum error code, size_t n, const char *arg)
+{
+    chat_event ev = {.kind = EV_ERROR, .code = code, .n = n, .arg = arg};
+    chat_tell(s->chat, m, &ev);
+}
+static inline void tell_notice(server *s, member *m, enum notice code, const char *arg)
+{
+    chat_event ev = {.kind = EV_NOTICE, .code = code, .arg = arg};
+    chat_tell(s->chat, m, &ev);
+}
+
 /* server.c: the loop pass, /stats, shutdown */
 int conn_takes(conn *c);
 void member_line(server *s, member *m, const char *line, size_t len);
@@ -301,6 +314,7 @@ int gate_check(server *s, const ipkey *ip, int inet, char *why, size_t sz);
 void gate_seat(server *s, const ipkey *ip);
 void gate_unseat(server *s, const ipkey *ip);
 void gate_enter(server *s, member *m, const char *want);
+void gate_leave(server *s, member *m, const char *why);
 void accept_resume(loop *l, loop_timer *t);
 void conn_handshake(conn *c);
 void gate_line(conn *c, const char *line, size_t len);

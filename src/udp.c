@@ -150,8 +150,7 @@ static void udp_forget(udp_peer *p, enum reason why, const char *text)
     }
     gate_unseat(s, &p->ip);
     s->st.left[why]++;
-    logmsg(s, "disconnect %s %s (%s)", p->addr_text, p->m.nick, text);
-    chat_leave(s->chat, &p->m, text, strlen(text));
+    gate_leave(s, &p->m, text);
     free(p);
 }
 
@@ -260,7 +259,7 @@ static void udp_ask_token(udp_peer *p)
 {
     char tok[UDP_TOKEN_LEN + 1];
     udp_token(p->s, p, tok);
-    reply(&p->m, dialect_notice(W_UDP_JOIN "%s", tok));
+    tell_notice(p->s, &p->m, N_UDP_TOKEN, tok);
 }
 
 /* The candidate p proved its address: it joins like a connection, within
@@ -273,7 +272,7 @@ static int udp_admit(udp_peer *p)
     if (f >= 0) {
         s->st.refused[f]++;
         if (f != F_DENIED) {
-            reply(&p->m, dialect_error("%s; try again later", why));
+            tell_error(s, &p->m, E_REFUSED, 0, why);
             log_refusal(s, p->addr_text, why);
         }
         udp_forget(p, R_TIMEOUT, "");
@@ -353,8 +352,7 @@ static void udp_lines(udp_peer *p, const char *data, size_t len)
             return;
         }
         if (ll > s->opt.max_line) {
-            reply(&p->m,
-                  dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
+            tell_error(s, &p->m, E_LINE_TOO_LONG, s->opt.max_line, NULL);
             continue;
         }
         if (!bucket_take(&p->flood, &s->flood, loop_now(s->l))) {
@@ -414,8 +412,7 @@ void on_udp(loop *l, int fd, void *data, int mask)
         loop_timer_arm(s->l, &p->idle, (uint64_t)s->opt.udp_timeout * 1000);
         if ((size_t)n > cap) {
             s->st.udp_truncated++;
-            reply(&p->m,
-                  dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
+            tell_error(s, &p->m, E_LINE_TOO_LONG, s->opt.max_line, NULL);
             continue;
         }
         udp_lines(p, s->dgram, (size_t)n);
