@@ -709,14 +709,21 @@ void chat_new_pass(chat *ch)
     ch->fanout = 0;
 }
 
-size_t chat_room_load(const chat *ch, const member *m, size_t *members)
+size_t chat_room_load(const chat *ch, const member *m, size_t *members, size_t *over)
 {
     if (!m->cur) {
-        *members = 0;
+        *members = *over = 0;
         return 0;
     }
     *members = room_count(m->cur->room);
+    *over = room_nover(m->cur->room);
     return room_pass_bytes(m->cur->room, ch->pass);
+}
+
+void chat_set_over(chat *ch, member *m, int over)
+{
+    (void)ch;
+    room_member_over(m, over);
 }
 
 size_t chat_fanout(const chat *ch)

@@ -72,6 +72,7 @@ static void conn_weigh(conn *c)
     int over = is_open(c) && outq_cost(&c->out) > s->opt.max_queue;
     if (over == ((c->flags & C_OVER) != 0))
         return;
+    chat_set_over(s->chat, &c->m, over);
     if (over) {
         c->flags |= C_OVER;
         c->over_ms = loop_now(s->l);
@@ -80,6 +81,15 @@ static void conn_weigh(conn *c)
     } else {
         c->flags &= ~(unsigned)C_OVER;
         s->nover--;
+        /* Its rooms may take input again: whoever waited on one goes back
+         * in line, where the next pass takes it or puts it back. (Rare: a
+         * member that fell behind and caught up, or left.) */
+        while (s->waiting.head) {
+            fifo_link *k = s->waiting.head;
+            fifo_remove(&s->waiting, k);
+            CONTAINER_OF(k, conn, parked)->flags &= ~(unsigned)C_WAITS;
+            fifo_push(&s->parked, k);
+        }
     }
 }
 
@@ -427,7 +437,10 @@ static void hold(conn *c)
 }
 
 /* Puts off c's input (kept in c->in, the rest in the kernel) until the room
- * takes more; resume() takes it up again in the order it was put off. */
+ * takes more; resume() takes it up again in the order it was put off. One
+ * whose room waits on a slow reader waits apart (s->waiting), so that the
+ * passes do not spin on it; it is put back in line when a member comes
+ * back under its bound (conn_weigh). */
 void park(conn *c)
 {
     server *s = c->s;
@@ -436,7 +449,12 @@ void park(conn *c)
     c->flags |= C_PARKED;
     c->line_start_ms = 0; /* waiting on us, not on the peer */
     c->throttled_ms = 0;  /* nor is it flooding while it waits */
-    fifo_push(&s->parked, &c->parked);
+    if (conn_waits(c)) {
+        c->flags |= C_WAITS;
+        fifo_push(&s->waiting, &c->parked);
+    } else {
+        fifo_push(&s->parked, &c->parked);
+    }
     conn_interest(c, conn_unsent(c) ? LOOP_WRITE : 0);
 }
 
@@ -445,8 +463,8 @@ static void unpark(conn *c)
     server *s = c->s;
     if (!(c->flags & C_PARKED))
         return;
-    c->flags &= ~(unsigned)C_PARKED;
-    fifo_remove(&s->parked, &c->parked);
+    fifo_remove((c->flags & C_WAITS) ? &s->waiting : &s->parked, &c->parked);
+    c->flags &= ~(unsigned)(C_PARKED | C_WAITS);
 }
 
 /* c has been behind too long (behind_due) and its socket takes no more: it

@@ -73,7 +73,7 @@ static const char usage_serve[] =
     "      --max-per-ip N     most connections from one address (default 64;\n"
     "                         0: no limit); an IPv6 address counts as its /64\n"
     "      --max-line BYTES   longest line accepted (default 4096; 64-1048576)\n"
-    "      --max-queue BYTES  output queued for one client: past it the room waits,\n"
+    "      --max-queue BYTES  output queued for one client: past it its rooms wait,\n"
     "                         and one that stops reading is dropped\n"
     "                         as too slow (default 1048576; 4096-1073741824)\n"
     "      --msg-rate N       lines per second per client, beyond which its lines\n"

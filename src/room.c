@@ -18,7 +18,8 @@ struct room {
     char topic_by[NICK_MAX + 1];
     uint64_t topic_ms;
     unsigned long long next_seq;
-    room *hnext; /* hash chain */
+    size_t nover; /* members over their queue's bound */
+    room *hnext;  /* hash chain */
     int keep;
     unsigned long pass; /* the pass pass_bytes counts */
     size_t pass_bytes;
@@ -279,6 +280,8 @@ seat *room_join(room *r, member *m)
     }
     m->rooms[m->nrooms++] = k;
     m->cur = k;
+    if (m->over)
+        r->nover++;
     return k;
 }
 
@@ -287,6 +290,8 @@ void room_part(rooms *rs, seat *k)
     room *r = k->room;
     member *m = k->m;
     (void)rs;
+    if (m->over)
+        r->nover--;
     sorted_remove(r, r->n, k, m->nick);
     seat *last = r->seats[--r->n];
     r->seats[k->slot] = last;
@@ -326,6 +331,25 @@ void room_renamed(member *m, const char *old)
         sorted_remove(r, r->n, k, old);
         sorted_insert(r, r->n - 1, k);
     }
+}
+
+void room_member_over(member *m, int over)
+{
+    over = over != 0;
+    if (m->over == over)
+        return;
+    m->over = over;
+    for (size_t i = 0; i < m->nrooms; i++) {
+        if (over)
+            m->rooms[i]->room->nover++;
+        else
+            m->rooms[i]->room->nover--;
+    }
+}
+
+size_t room_nover(const room *r)
+{
+    return r->nover;
 }
 
 const char *room_name(const room *r)

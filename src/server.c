@@ -81,11 +81,10 @@ void logmsg(server *s, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Whether the rooms take input now: nobody is over its bound and this pass
- * has not queued its share across the server yet. */
+/* Whether this pass has room for more fan-out across the server. */
 int room_open(const server *s)
 {
-    return s->nover == 0 && chat_fanout(s->chat) < PASS_FANOUT;
+    return chat_fanout(s->chat) < PASS_FANOUT;
 }
 
 /* What one pass may add to the queue of each member of a room of n. */
@@ -99,17 +98,31 @@ static size_t pass_budget(const server *s, size_t n)
     return budget ? budget : 1;
 }
 
-/* Whether c's next line may be taken now: the rooms are open and c's
- * current room has not had its share of this pass. */
+/* Whether c's next line may be taken now: this pass has room for more,
+ * nobody in c's current room is over its bound (a slow reader holds up
+ * its own rooms, not the others), and that room has not had its share of
+ * this pass. A connection at the gate or in no room says nothing to a
+ * room. */
 int conn_takes(conn *c)
 {
-    size_t n;
+    size_t n, over;
     server *s = c->s;
     if (!room_open(s))
         return 0;
     if (!(c->flags & C_JOINED))
         return 1;
-    return chat_room_load(s->chat, &c->m, &n) < pass_budget(s, n);
+    size_t load = chat_room_load(s->chat, &c->m, &n, &over);
+    return over == 0 && load < pass_budget(s, n);
+}
+
+/* Whether c waits on a slow reader in its current room (not on the pass). */
+int conn_waits(conn *c)
+{
+    size_t n, over;
+    if (!(c->flags & C_JOINED))
+        return 0;
+    chat_room_load(c->s->chat, &c->m, &n, &over);
+    return over > 0;
 }
 
 static void announce_leaves(server *s)
@@ -171,7 +184,8 @@ static void before_sleep(loop *l, void *data)
     /* A new pass: its share of each room, and input put off in the last
      * one is taken first, before anything newly readable. */
     chat_new_pass(s->chat);
-    if ((s->parked.head || s->udp_parked) && room_open(s) && !loop_timer_armed(&s->resume_timer))
+    if ((s->parked.head || (s->udp_parked && s->nover == 0)) && room_open(s) &&
+        !loop_timer_armed(&s->resume_timer))
         loop_timer_arm(l, &s->resume_timer, 0);
     if (activity(s) != s->tidy_mark && !loop_timer_armed(&s->tidy_timer))
         loop_timer_arm(l, &s->tidy_timer, TIDY_MS);

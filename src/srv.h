@@ -43,7 +43,7 @@
 /* A member over --max-queue loses its seat when its socket has taken
  * nothing for STALL_MS, or when it has been over for BEHIND_MS (it reads,
  * but slower than the room talks), if a last write then cannot bring it
- * back under. Meanwhile the room takes no input, so a member that reads as
+ * back under. Meanwhile its rooms take no input, so a member that reads as
  * fast as it can catches up instead of being cut off by a burst, and no
  * queue grows past its bound by more than one pass. */
 #define STALL_MS  500
@@ -109,6 +109,7 @@ enum {
     C_JOINED = 1u << 11,   /* in the room (past the gate) */
     C_PARKED = 1u << 12,   /* input put off until the room takes more */
     C_OVER = 1u << 13,     /* its queue is over --max-queue (counted in nover) */
+    C_WAITS = 1u << 14,    /* parked on s->waiting: its room has a slow reader */
 };
 #define C_GATE (C_HANDSHAKE | C_AUTH)
 /* Not reading: flood control or the room holds its input (kept in c->in). */
@@ -208,6 +209,7 @@ struct server {
     char *clean;   /* TEXT_CLEAN_MAX(max_line + 2) bytes */
     conn *pending, *leaving, *dead;
     fifo parked;             /* connections whose input is put off, oldest first */
+    fifo waiting;            /* ... and those whose room waits on a slow reader */
     fifo conns;              /* every connection, closing ones too (descriptors held) */
     size_t nover;            /* members over --max-queue: the rooms take no input */
     int udp_parked;          /* the UDP socket is not read until the room takes more */
@@ -286,6 +288,7 @@ static inline void tell_notice(server *s, member *m, enum notice code, const cha
 
 /* server.c: the loop pass, /stats, shutdown */
 int conn_takes(conn *c);
+int conn_waits(conn *c);
 void member_line(server *s, member *m, const char *line, size_t len);
 int room_open(const server *s);
 void server_shutdown(server *s);

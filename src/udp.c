@@ -382,7 +382,7 @@ void on_udp(loop *l, int fd, void *data, int mask)
     (void)mask;
 
     for (int i = 0; i < UDP_BATCH; i++) {
-        if (!room_open(s)) {
+        if (!room_open(s) || s->nover > 0) { /* (a datagram's room is not known yet) */
             /* Left in the socket until the room takes more (datagrams
              * beyond its buffer are lost: that is UDP). */
             s->udp_parked = 1;
