@@ -16,9 +16,9 @@
 #include "nicks.h"
 #include "room.h"
 
-#define DEFAULT_ROOM        "#lobby"
-#define DEFAULT_MAX_ROOMS   1000
-#define DEFAULT_MAX_JOINED  32
+#define DEFAULT_ROOM       "#lobby"
+#define DEFAULT_MAX_ROOMS  1000
+#define DEFAULT_MAX_JOINED 32
 /* /rooms lists at most this many rooms. */
 #define ROOMS_LIST_MAX 200
 

@@ -258,7 +258,9 @@ static void error_text(line *l, const chat_event *ev)
     case E_UNKNOWN:
         putf(l, "unknown command \"/%.*s\"; type /help for the list", (int)ev->len, ev->text);
         break;
-    case E_NICK_INVALID: putf(l, "invalid nick \"%.*s\": %s", (int)ev->len, ev->text, ev->arg); break;
+    case E_NICK_INVALID:
+        putf(l, "invalid nick \"%.*s\": %s", (int)ev->len, ev->text, ev->arg);
+        break;
     case E_NICK_IN_USE: putf(l, "nick \"%.*s\" is in use", (int)ev->len, ev->text); break;
     case E_NO_SUCH_NICK: putf(l, "no such nick \"%.*s\"", (int)ev->len, ev->text); break;
     case E_ROOM_INVALID:
@@ -287,7 +289,9 @@ static void notice_text(line *l, const chat_event *ev)
     case N_SHUTDOWN: puts0(l, W_SHUTDOWN); break;
     case N_YOU_ARE: putf(l, W_YOU_ARE "%s", ev->from); break;
     case N_YOU_ARE_ALREADY: putf(l, W_YOU_ARE_ALREADY "%s", ev->from); break;
-    case N_WHO_MORE: putf(l, "... the list goes on after %s: ask again in a while", ev->from); break;
+    case N_WHO_MORE:
+        putf(l, "... the list goes on after %s: ask again in a while", ev->from);
+        break;
     case N_ROOMS_MORE: putf(l, "... and %zu more", ev->n); break;
     }
 }
@@ -338,8 +342,7 @@ static chunk *text_encode(const chat_event *ev, int tagged)
     case EV_CURRENT: putf(&l, W_TALKING_IN "%s", ev->room); break;
     case EV_TOPIC_IS:
         if (ev->len)
-            putf(&l, W_TOPIC_OF "%s: %.*s (set by %s)", ev->room, (int)ev->len, ev->text,
-                 ev->from);
+            putf(&l, W_TOPIC_OF "%s: %.*s (set by %s)", ev->room, (int)ev->len, ev->text, ev->from);
         else
             putf(&l, "%s" W_NO_TOPIC, ev->room);
         break;

@@ -41,8 +41,8 @@ static uint32_t key_hash(const char *key)
 
 static int name_char(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
 }
 
 const char *room_name_invalid(const char *name, size_t len)
@@ -179,8 +179,7 @@ static void room_drop(room *r)
     size_t i = rooms_bound(rs, r->key, 0);
     memmove(rs->sorted + i, rs->sorted + i + 1, (rs->n - i - 1) * sizeof *rs->sorted);
     rs->n--;
-    for (room **pp = &rs->buckets[key_hash(r->key) & (rs->nbuckets - 1)]; *pp;
-         pp = &(*pp)->hnext) {
+    for (room **pp = &rs->buckets[key_hash(r->key) & (rs->nbuckets - 1)]; *pp; pp = &(*pp)->hnext) {
         if (*pp == r) {
             *pp = r->hnext;
             break;
@@ -222,8 +221,7 @@ static int nick_order(const char *a, const char *b)
  * or with after set, the first whose nick sorts after it. The seat self
  * (or NULL) counts as named nick whatever its member is called now: a
  * member being renamed is found under its old nick. */
-static size_t sorted_bound(const room *r, size_t len, const char *nick, int after,
-                           const seat *self)
+static size_t sorted_bound(const room *r, size_t len, const char *nick, int after, const seat *self)
 {
     size_t lo = 0, hi = len;
     while (lo < hi) {

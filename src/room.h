@@ -59,12 +59,12 @@ struct member {
     size_t nslot;  /* index in the nick table's dense array */
     seat **rooms;  /* the rooms it is in, in the order joined; owned */
     size_t nrooms, rcap;
-    seat *cur;                /* its current room, or NULL */
+    seat *cur; /* its current room, or NULL */
     const member_ops *ops;
-    const dialect *dialect;   /* how it speaks */
-    struct who_cursor *who;   /* a /who being listed, owned by chat.c */
-    unsigned long mark;       /* fan-out generation (chat.c) */
-    int kind;                 /* the owner's; rooms do not look at it */
+    const dialect *dialect; /* how it speaks */
+    struct who_cursor *who; /* a /who being listed, owned by chat.c */
+    unsigned long mark;     /* fan-out generation (chat.c) */
+    int kind;               /* the owner's; rooms do not look at it */
 };
 
 typedef struct rooms rooms;

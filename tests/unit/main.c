@@ -24,6 +24,7 @@ int main(void)
     run("text", test_text);
     run("room", test_room);
     run("chat", test_chat);
+    run("connector", test_connector);
     run("loop", test_loop);
     run("ipcount", test_ipcount);
     run("access", test_access);

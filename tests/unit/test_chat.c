@@ -89,7 +89,7 @@ static void test_chat_rooms(void)
 
     chat_enter(ch, &a.m, "alice", 1);
     GOT(&a, "*** welcome to hichat, alice (1 member here); type /help for commands\n");
-    chat_announce(ch, &a.m); /* nobody to tell, but its leave is told */
+    chat_announce(ch, &a.m);          /* nobody to tell, but its leave is told */
     chat_enter(ch, &b.m, "Alice", 1); /* taken: a guest nick and why */
     GOT(&b, "*** welcome to hichat, guest1 (2 members here); type /help for commands\n"
             "! nick \"Alice\" is in use\n");
@@ -163,7 +163,7 @@ static void test_chat_rooms(void)
     GOT_NOTHING(&b);
     GOT_NOTHING(&c);
     chat_leave(ch, &a.m, "quit", 4);
-    GOT_NOTHING(&b); /* shared no room with al any more */
+    GOT_NOTHING(&b);                       /* shared no room with al any more */
     CHECK(chat_room(ch, "#rust") == NULL); /* emptied: gone, topic and all */
     say(ch, &b, "/rooms");
     GOT(&b, "*** 1 rooms:\n*** #lobby (2 members)\n");

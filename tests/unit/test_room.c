@@ -58,9 +58,18 @@ static void test_room_names(void)
         const char *name;
         int ok;
     } names[] = {
-        {"#rust", 1}, {"#a", 1}, {"#team-2_v1.0", 1}, {"#abcdefghijklmnopqrstuvwxyz012345", 1},
+        {"#rust", 1},
+        {"#a", 1},
+        {"#team-2_v1.0", 1},
+        {"#abcdefghijklmnopqrstuvwxyz012345", 1},
         {"#abcdefghijklmnopqrstuvwxyz0123456", 0}, /* 33 after the # */
-        {"#", 0}, {"rust", 0}, {"", 0}, {"#a b", 0}, {"#a,b", 0}, {"#\xC3\xA9", 0}, {"##", 0},
+        {"#", 0},
+        {"rust", 0},
+        {"", 0},
+        {"#a b", 0},
+        {"#a,b", 0},
+        {"#\xC3\xA9", 0},
+        {"##", 0},
         {"#a\x1b", 0},
     };
     for (size_t i = 0; i < ARRAY_LEN(names); i++)
