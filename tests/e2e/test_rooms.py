@@ -121,6 +121,9 @@ def no_topic(room):
 
 
 # The errors' exact shapes, as docs/protocol.md writes them ("Errors: ...").
+# ERROR_TAIL is what may follow them: nothing, since the protocol spells out
+# the hint where an error has one ("; /part one first", "; /rooms lists
+# them") and gives `! you are not in #NAME` and `! no such room #NAME` none.
 ERROR_TAIL = ""
 
 
