@@ -45,6 +45,7 @@ void test_access(void);
 void test_histo(void);
 void test_edit(void);
 void test_roster(void);
+void test_session(void);
 void test_fifo(void);
 void test_ratelimit(void);
 void test_transport(void);

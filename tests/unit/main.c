@@ -31,6 +31,7 @@ int main(void)
     run("histo", test_histo);
     run("edit", test_edit);
     run("roster", test_roster);
+    run("session", test_session);
     run("trace", test_trace);
     run("fifo", test_fifo);
     run("ratelimit", test_ratelimit);
