@@ -14,6 +14,8 @@
 #define WHO_PAGE 4096
 /* A name or nick quoted back in an error is cut to this many bytes. */
 #define QUOTE_MAX 64
+/* A /part reason is cut to this many bytes, as a /quit reason is. */
+#define REASON_MAX 160
 
 struct who_cursor {
     char room[ROOM_NAME_SIZE]; /* the room listed (found again per page) */
@@ -449,7 +451,7 @@ static void cmd_part(chat *ch, member *m, const chat_cmd *c)
     char name[ROOM_NAME_SIZE];
     snprintf(name, sizeof name, "%s", room_name(r)); /* r may go with m */
     if (hears_leave(ch, k)) {
-        size_t cl = text_clean(c->text, c->len > TOPIC_MAX ? TOPIC_MAX : c->len, ch->clean);
+        size_t cl = text_clean(c->text, c->len > REASON_MAX ? REASON_MAX : c->len, ch->clean);
         chat_event ev = {.kind = EV_PART,
                          .room = name,
                          .from = m->nick,
@@ -515,36 +517,32 @@ static void show_topic(chat *ch, member *m, room *r)
     chat_tell(ch, m, &ev);
 }
 
-/* The longest prefix of s[0..len) of at most max bytes that does not cut a
- * UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    return max;
-}
-
+/* /topic [#ROOM] [TEXT|-]: any room's topic may be read; one's own rooms'
+ * set. */
 static void cmd_topic(chat *ch, member *m, const chat_cmd *c)
 {
-    if (c->tlen > 0) {
+    if (c->tlen > 0 && c->len == 0) {
         room *r = room_named(ch, m, c->target, c->tlen);
         if (r)
             show_topic(ch, m, r);
         return;
     }
-    seat *k = my_room(ch, m, NULL, 0);
+    seat *k = my_room(ch, m, c->target, c->tlen);
     if (!k)
         return;
     if (c->len == 0) {
         show_topic(ch, m, k->room);
         return;
     }
+    if (c->len > TOPIC_MAX) {
+        chat_event ev = {.kind = EV_ERROR, .code = E_TOPIC_TOO_LONG, .n = TOPIC_MAX};
+        chat_tell(ch, m, &ev);
+        return;
+    }
     int clear = c->len == 1 && c->text[0] == '-';
     size_t cl = 0;
     if (!clear)
-        cl = text_clean(c->text, utf8_cut(c->text, c->len, TOPIC_MAX), ch->clean);
+        cl = text_clean(c->text, c->len, ch->clean);
     uint64_t now = wall_ms();
     room_set_topic(k->room, clear ? NULL : ch->clean, cl, m->nick, now);
     chat_event ev = {.kind = EV_TOPIC,

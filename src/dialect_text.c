@@ -23,7 +23,7 @@ static const struct command {
     {"part", "[#ROOM] [REASON]", "leave a room (default: the current one)", CMD_PART, 0},
     {"switch", "#ROOM", "talk in another of your rooms", CMD_SWITCH, 1},
     {"rooms", "", "list the rooms", CMD_ROOMS, 0},
-    {"topic", "[#ROOM|TEXT|-]", "show the topic, set it, or clear it (-)", CMD_TOPIC, 0},
+    {"topic", "[#ROOM] [TEXT]", "show or set a room's topic (- clears it)", CMD_TOPIC, 0},
     {"who", "[#ROOM]", "list who is in a room", CMD_WHO, 0},
     {"nick", "NAME", "change your nick (1-32 bytes, no spaces)", CMD_NICK, 0},
     {"msg", "NICK|#ROOM TEXT", "send TEXT to NICK alone, or to a room of yours", CMD_MSG, 1},
@@ -109,7 +109,8 @@ static int text_parse(const char *line, size_t len, chat_cmd *out)
     case CMD_SWITCH:
     case CMD_WHO:
         split_word(arg, alen, out);
-        out->text = arg + alen; /* the rest is ignored */
+        if (out->len > 0) /* one room at a time: nothing is ignored unsaid */
+            out->kind = CMD_USAGE;
         out->len = 0;
         break;
     case CMD_PART:
@@ -121,10 +122,9 @@ static int text_parse(const char *line, size_t len, chat_cmd *out)
         }
         break;
     case CMD_TOPIC:
-        /* One word naming a room shows its topic; anything else sets it. */
-        if (alen > 0 && arg[0] == W_ROOM_PREFIX && !memchr(arg, ' ', alen)) {
-            out->target = arg;
-            out->tlen = alen;
+        /* "#ROOM [TEXT]" is about that room; else TEXT is for the current. */
+        if (alen > 0 && arg[0] == W_ROOM_PREFIX) {
+            split_word(arg, alen, out);
         } else {
             out->text = arg;
             out->len = alen;
@@ -303,6 +303,7 @@ static void error_text(line *l, const chat_event *ev)
         break;
     case E_LOGIN_TIMEOUT: putf(l, "no password within %zu s; closing", ev->n); break;
     case E_REFUSED: putf(l, "%s; try again later", ev->arg); break;
+    case E_TOPIC_TOO_LONG: putf(l, "topic too long (max %zu bytes); not set", ev->n); break;
     }
 }
 

@@ -107,6 +107,7 @@ enum error {
     E_LOCKED_OUT,     /* n: seconds the address is locked out; closing */
     E_LOGIN_TIMEOUT,  /* n: seconds given for the password; closing */
     E_REFUSED,        /* arg: why (a phrase of the server's); closing */
+    E_TOPIC_TOO_LONG, /* n: the most bytes a topic may have; not set */
 };
 
 typedef struct chat_event {

@@ -120,23 +120,21 @@ def no_topic(room):
     return re.compile(r"^%s\*\*\* %s has no topic$" % (opt_tag(room), re.escape(room)))
 
 
-# The errors' exact shapes, as docs/protocol.md writes them ("Errors: ...").
-# ERROR_TAIL is what may follow them: nothing, since the protocol spells out
-# the hint where an error has one ("; /part one first", "; /rooms lists
-# them") and gives `! you are not in #NAME` and `! no such room #NAME` none.
-ERROR_TAIL = ""
-
-
+# The errors' exact shapes, as docs/protocol.md writes them ("Errors: ..."),
+# each with the hint that says what to do.
 def not_in(room):
-    return re.compile(r"^! you are not in %s%s$" % (re.escape(room), ERROR_TAIL))
+    r = re.escape(room)
+    return re.compile(r"^! you are not in %s; /join %s first$" % (r, r))
 
 
 def no_such(room):
-    return re.compile(r"^! no such room %s%s$" % (re.escape(room), ERROR_TAIL))
+    return re.compile(r"^! no such room %s; /rooms lists them$" % re.escape(room))
 
 
 def not_in_or_no_such(room):  # R6
-    return re.compile(r"^! (?:you are not in|no such room) %s%s$" % (re.escape(room), ERROR_TAIL))
+    r = re.escape(room)
+    return re.compile(r"^! (?:you are not in %s; /join %s first|no such room %s; /rooms lists them)$"
+                      % (r, r, r))
 
 
 def join(c, typed, shown=None, n=1):
