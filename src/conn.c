@@ -115,13 +115,13 @@ static void conn_deliver(member *m, chunk *ch)
 }
 
 /* Sends one chunk to one member and drops the caller's reference. */
-void reply(member *m, chunk *ch)
+void member_reply(member *m, chunk *ch)
 {
     m->ops->deliver(m, ch);
     chunk_unref(ch);
 }
 
-enum reason errno_reason(int e)
+enum reason conn_errno_reason(int e)
 {
     switch (e) {
     case EPIPE:
@@ -139,7 +139,7 @@ void conn_flush(conn *c)
     server *s = c->s;
     ssize_t n = transport_send(&c->tp, &c->out);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        conn_close(c, errno_reason(errno), 0);
+        conn_close(c, conn_errno_reason(errno), 0);
         return;
     }
     if (n > 0) {
@@ -231,7 +231,7 @@ void conn_close(conn *c, enum reason why, int graceful)
     }
 }
 
-const char *why_text(const conn *c)
+const char *conn_why(const conn *c)
 {
     return c->why_text ? c->why_text : reasons[c->why].text;
 }
@@ -326,7 +326,7 @@ static int sniff_first_line(conn *c, const char *line, size_t len)
         "This is a hichat chat server. It speaks lines of text, not HTTP:\r\n"
         "connect with `hichat connect HOST:PORT` or `nc HOST PORT`.\r\n";
     chunk *ch = chunk_new(answer, sizeof answer - 1);
-    reply(&c->m, ch);
+    member_reply(&c->m, ch);
     conn_close(c, R_HTTP, 1);
     return 1;
 }
@@ -415,7 +415,7 @@ void conn_rearm(conn *c)
 }
 
 /* Tells the room c joined (once). */
-void announce_join(conn *c)
+void conn_announce(conn *c)
 {
     if (c->flags & C_ANNOUNCED)
         return;
@@ -436,12 +436,50 @@ static void hold(conn *c)
     conn_interest(c, conn_unsent(c) ? LOOP_WRITE : 0);
 }
 
+/* What one pass may add to the queue of each member of a room of n. */
+static size_t pass_budget(const server *s, size_t n)
+{
+    size_t budget = PASS_FANOUT / (n ? n : 1);
+    if (budget > s->opt.max_queue / 4)
+        budget = s->opt.max_queue / 4;
+    if (budget > PASS_BYTES)
+        budget = PASS_BYTES;
+    return budget ? budget : 1;
+}
+
+/* Whether c's next line may be taken now: this pass has room for more,
+ * nobody in c's current room is over its bound (a slow reader holds up
+ * its own rooms, not the others), and that room has not had its share of
+ * this pass. A connection at the gate or in no room says nothing to a
+ * room. */
+int conn_takes(conn *c)
+{
+    size_t n, over;
+    server *s = c->s;
+    if (!pass_open(s))
+        return 0;
+    if (!(c->flags & C_JOINED))
+        return 1;
+    size_t load = chat_room_load(s->chat, &c->m, &n, &over);
+    return over == 0 && load < pass_budget(s, n);
+}
+
+/* Whether c waits on a slow reader in its current room (not on the pass). */
+int conn_waits(conn *c)
+{
+    size_t n, over;
+    if (!(c->flags & C_JOINED))
+        return 0;
+    chat_room_load(c->s->chat, &c->m, &n, &over);
+    return over > 0;
+}
+
 /* Puts off c's input (kept in c->in, the rest in the kernel) until the room
  * takes more; resume() takes it up again in the order it was put off. One
  * whose room waits on a slow reader waits apart (s->waiting), so that the
  * passes do not spin on it; it is put back in line when a member comes
  * back under its bound (conn_weigh). */
-void park(conn *c)
+void conn_park(conn *c)
 {
     server *s = c->s;
     if (c->flags & C_PARKED)
@@ -487,7 +525,7 @@ static void conn_broke(conn *c, int err)
 {
     if (err == EPROTO)
         logmsg(c->s, "tls %s: %s", c->addr, tls_error());
-    conn_close(c, errno_reason(err), 0);
+    conn_close(c, conn_errno_reason(err), 0);
 }
 
 /* Flood control found c's bucket empty with lines waiting: stop reading
@@ -584,7 +622,7 @@ static void conn_input(conn *c, const char *data, size_t len)
         else
             hold(c);
     } else if (parked) {
-        park(c);
+        conn_park(c);
     } else {
         c->throttled_ms = 0;
         if ((nrest || c->fr.discarding) && !c->line_start_ms)
@@ -616,7 +654,7 @@ int conn_release(conn *c)
 }
 
 /* Decrypted input waiting inside OpenSSL, which epoll cannot report. */
-int tls_waiting(const conn *c)
+int conn_tls_waiting(const conn *c)
 {
     return transport_pending(&c->tp) > 0;
 }
@@ -640,7 +678,7 @@ void conn_timer(loop *l, loop_timer *t)
         } else if (!c->tp.ssl) {
             /* Silent all along: a TLS client would have spoken first, so
              * this is a person with nc waiting for a greeting. */
-            not_tls(c);
+            gate_not_tls(c);
         } else {
             logmsg(s, "tls %s: handshake not done within %d s", c->addr, HANDSHAKE_MS / 1000);
             conn_close(c, R_HANDSHAKE, 0);
@@ -663,10 +701,10 @@ void conn_timer(loop *l, loop_timer *t)
             return;
     }
     if (!(c->flags & C_ANNOUNCED) && now >= c->join_due_ms)
-        announce_join(c);
+        conn_announce(c);
     who_next(c);
     if (c->flags & C_THROTTLED) {
-        if (conn_release(c) && tls_waiting(c))
+        if (conn_release(c) && conn_tls_waiting(c))
             conn_readable(c); /* (in line behind others, if there are any) */
         return;
     }
@@ -680,7 +718,7 @@ void conn_timer(loop *l, loop_timer *t)
         now >= c->last_byte_ms + QUIET_PAUSE_MS) {
         /* The quiet pause is over: what waits is a line (see protocol.md). */
         if (!conn_takes(c)) {
-            park(c);
+            conn_park(c);
             conn_rearm(c);
             return;
         }
@@ -735,7 +773,7 @@ void conn_readable(conn *c)
         char b;
         n = trace_recvfrom(c->tp.fd, &b, 1, MSG_PEEK, NULL, NULL);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-            conn_close(c, n == 0 ? R_CLOSED : errno_reason(errno), 0);
+            conn_close(c, n == 0 ? R_CLOSED : conn_errno_reason(errno), 0);
         } else if (n > 0 && (c->flags & C_LINGER)) {
             n = trace_read(c->tp.fd, s->scratch, READ_SIZE); /* drained and dropped */
         }
@@ -744,7 +782,7 @@ void conn_readable(conn *c)
     if (s->parked.head || !conn_takes(c)) {
         /* The room has taken its share of this pass, or others were put
          * off first: wait in line, and read nothing meanwhile. */
-        park(c);
+        conn_park(c);
         return;
     }
     conn_read(c);

@@ -30,7 +30,7 @@
 #include "srv.h"
 
 /* A plaintext client on the TLS port: told in plaintext, and closed. */
-void not_tls(conn *c)
+void gate_not_tls(conn *c)
 {
     tell_error(c->s, &c->m, E_NOT_TLS, 0, NULL);
     conn_close(c, R_NOT_TLS, 1);
@@ -126,11 +126,11 @@ void conn_handshake(conn *c)
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
         if (n <= 0) {
-            conn_close(c, n == 0 ? R_CLOSED : errno_reason(errno), 0);
+            conn_close(c, n == 0 ? R_CLOSED : conn_errno_reason(errno), 0);
             return;
         }
         if (b != 0x16) { /* not a TLS handshake record: a plaintext client */
-            not_tls(c);
+            gate_not_tls(c);
             return;
         }
         c->tp.ssl = tls_new(s->tls, c->tp.fd, 1, NULL);
@@ -147,7 +147,7 @@ void conn_handshake(conn *c)
             return;
         }
         logmsg(s, "tls %s: %s", c->addr, errno == EPROTO ? tls_error() : errno_name(errno));
-        conn_close(c, errno == EPROTO ? R_HANDSHAKE : errno_reason(errno), 0);
+        conn_close(c, errno == EPROTO ? R_HANDSHAKE : conn_errno_reason(errno), 0);
         return;
     }
     char how[128];
@@ -162,14 +162,14 @@ void conn_handshake(conn *c)
 
 /* ---- accepting ---- */
 
-void accept_resume(loop *l, loop_timer *t)
+void gate_accept_resume(loop *l, loop_timer *t)
 {
     server *s = CONTAINER_OF(t, server, accept_timer);
     for (int i = 0; i < s->nlfd && !s->stopping; i++)
         loop_set_mask(l, s->lfd[i], LOOP_READ);
 }
 
-void refuse_second(loop *l, loop_timer *t)
+void gate_refuse_second(loop *l, loop_timer *t)
 {
     server *s = CONTAINER_OF(t, server, refuse_timer);
     (void)l;
@@ -180,7 +180,7 @@ void refuse_second(loop *l, loop_timer *t)
 }
 
 /* Logs one refusal, unless this second has had its share. */
-void log_refusal(server *s, const char *addr, const char *why)
+void gate_log_refusal(server *s, const char *addr, const char *why)
 {
     if (!loop_timer_armed(&s->refuse_timer))
         loop_timer_arm(s->l, &s->refuse_timer, 1000);
@@ -209,7 +209,7 @@ static void refuse(server *s, int fd, const char *addr, enum refusal f, const ch
     }
     trace_close(fd);
     s->st.refused[f]++;
-    log_refusal(s, addr, why);
+    gate_log_refusal(s, addr, why);
 }
 
 static void set_timeouts(server *s, int fd)
@@ -313,7 +313,7 @@ static void adopt(server *s, int fd, const struct sockaddr *peer, int tls)
     if (f == F_DENIED) {
         trace_close(fd);
         s->st.refused[F_DENIED]++;
-        log_refusal(s, addr, "not allowed by --allow/--deny");
+        gate_log_refusal(s, addr, "not allowed by --allow/--deny");
         return;
     }
     if (f >= 0) {
@@ -377,7 +377,7 @@ static int shed_one(server *s, int lfd)
     return fd >= 0 ? 0 : -1;
 }
 
-void on_accept(loop *l, int lfd, void *data, int mask)
+void gate_on_accept(loop *l, int lfd, void *data, int mask)
 {
     server *s = data;
     struct sockaddr_storage ss;
@@ -412,7 +412,7 @@ void on_accept(loop *l, int lfd, void *data, int mask)
 }
 
 /* TLS and the password, from the options. 0, or -1 after saying why. */
-int secure(server *s)
+int gate_secure(server *s)
 {
     const server_opts *o = &s->opt;
     char path[4096], fp[TLS_FPLEN], err[NET_ERRLEN];

@@ -82,47 +82,9 @@ void logmsg(server *s, const char *fmt, ...)
 }
 
 /* Whether this pass has room for more fan-out across the server. */
-int room_open(const server *s)
+int pass_open(const server *s)
 {
     return chat_fanout(s->chat) < PASS_FANOUT;
-}
-
-/* What one pass may add to the queue of each member of a room of n. */
-static size_t pass_budget(const server *s, size_t n)
-{
-    size_t budget = PASS_FANOUT / (n ? n : 1);
-    if (budget > s->opt.max_queue / 4)
-        budget = s->opt.max_queue / 4;
-    if (budget > PASS_BYTES)
-        budget = PASS_BYTES;
-    return budget ? budget : 1;
-}
-
-/* Whether c's next line may be taken now: this pass has room for more,
- * nobody in c's current room is over its bound (a slow reader holds up
- * its own rooms, not the others), and that room has not had its share of
- * this pass. A connection at the gate or in no room says nothing to a
- * room. */
-int conn_takes(conn *c)
-{
-    size_t n, over;
-    server *s = c->s;
-    if (!room_open(s))
-        return 0;
-    if (!(c->flags & C_JOINED))
-        return 1;
-    size_t load = chat_room_load(s->chat, &c->m, &n, &over);
-    return over == 0 && load < pass_budget(s, n);
-}
-
-/* Whether c waits on a slow reader in its current room (not on the pass). */
-int conn_waits(conn *c)
-{
-    size_t n, over;
-    if (!(c->flags & C_JOINED))
-        return 0;
-    chat_room_load(c->s->chat, &c->m, &n, &over);
-    return over > 0;
 }
 
 static void announce_leaves(server *s)
@@ -135,10 +97,10 @@ static void announce_leaves(server *s)
         s->nopen--;
         s->st.left[c->why]++;
         if (!(c->flags & C_JOINED)) { /* turned back at the gate */
-            logmsg(s, "disconnect %s - (%s)", c->addr, why_text(c));
+            logmsg(s, "disconnect %s - (%s)", c->addr, conn_why(c));
             continue;
         }
-        gate_leave(s, &c->m, why_text(c));
+        gate_leave(s, &c->m, conn_why(c));
     }
 }
 
@@ -184,7 +146,7 @@ static void before_sleep(loop *l, void *data)
     /* A new pass: its share of each room, and input put off in the last
      * one is taken first, before anything newly readable. */
     chat_new_pass(s->chat);
-    if ((s->parked.head || (s->udp_parked && s->nover == 0)) && room_open(s) &&
+    if ((s->parked.head || (s->udp_parked && s->nover == 0)) && pass_open(s) &&
         !loop_timer_armed(&s->resume_timer))
         loop_timer_arm(l, &s->resume_timer, 0);
     if (activity(s) != s->tidy_mark && !loop_timer_armed(&s->tidy_timer))
@@ -206,7 +168,7 @@ static void resume(loop *l, loop_timer *t)
         if (s->ufd >= 0) /* (closed at shutdown) */
             loop_set_mask(l, s->ufd, LOOP_READ);
     }
-    while (s->parked.head && room_open(s)) {
+    while (s->parked.head && pass_open(s)) {
         fifo_link *k = s->parked.head;
         conn *c = CONTAINER_OF(k, conn, parked);
         /* Its turn: what waits in the kernel (or inside OpenSSL) is read
@@ -214,8 +176,8 @@ static void resume(loop *l, loop_timer *t)
         if (conn_release(c)) {
             if (conn_takes(c))
                 conn_read(c);
-            else if (tls_waiting(c))
-                park(c); /* no event will come for it: wait in line */
+            else if (conn_tls_waiting(c))
+                conn_park(c); /* no event will come for it: wait in line */
         }
         if (k == last)
             break;
@@ -259,24 +221,25 @@ static void server_stats(void *ctx, member *m)
         return;
     }
     stats_line(s, line, sizeof line);
-    reply(m, dialect_notice("stats %s rooms=%zu", line, chat_rooms(s->chat)));
+    member_reply(m, dialect_notice("stats %s rooms=%zu", line, chat_rooms(s->chat)));
     /* Then each connection, as ss -tie and lsof -i would show it. */
     size_t shown = 0;
     for (fifo_link *k = s->conns.head; k; k = k->next) {
         conn *c = CONTAINER_OF(k, conn, link);
         if (shown++ == STATS_CONNS_MAX) {
-            reply(m, dialect_notice("stats ... and %zu more connections",
-                                    s->conns.count - STATS_CONNS_MAX));
+            member_reply(m, dialect_notice("stats ... and %zu more connections",
+                                           s->conns.count - STATS_CONNS_MAX));
             break;
         }
         net_sock_info(c->tp.fd, line, sizeof line);
         const char *who = (c->flags & C_JOINED) ? c->m.nick
                           : (c->flags & C_AUTH) ? "(login)"
                                                 : "(handshake)";
-        reply(m, dialect_notice("conn %s %s%s in=%lluB/%llu out=%lluB/%llu rooms=%zu", who, line,
-                                c->tp.ssl ? " tls=1" : "", (unsigned long long)c->bytes_in,
-                                (unsigned long long)c->lines_in, (unsigned long long)c->bytes_out,
-                                (unsigned long long)c->msgs_out, c->m.nrooms));
+        member_reply(
+            m, dialect_notice("conn %s %s%s in=%lluB/%llu out=%lluB/%llu rooms=%zu", who, line,
+                              c->tp.ssl ? " tls=1" : "", (unsigned long long)c->bytes_in,
+                              (unsigned long long)c->lines_in, (unsigned long long)c->bytes_out,
+                              (unsigned long long)c->msgs_out, c->m.nrooms));
     }
     for (size_t i = 0; i < chat_members(s->chat) && shown <= STATS_CONNS_MAX; i++) {
         member *u = chat_member(s->chat, i);
@@ -284,11 +247,11 @@ static void server_stats(void *ctx, member *m)
             continue;
         shown++;
         udp_peer *p = as_udp(u);
-        reply(m, dialect_notice("udp %s peer=%s verified=%d in=%lluB/%llu out=%lluB/%llu rooms=%zu",
-                                u->nick, p->addr_text + 4, p->verified,
-                                (unsigned long long)p->bytes_in, (unsigned long long)p->lines_in,
-                                (unsigned long long)p->bytes_out, (unsigned long long)p->msgs_out,
-                                u->nrooms));
+        member_reply(m, dialect_notice(
+                            "udp %s peer=%s verified=%d in=%lluB/%llu out=%lluB/%llu rooms=%zu",
+                            u->nick, p->addr_text + 4, p->verified, (unsigned long long)p->bytes_in,
+                            (unsigned long long)p->lines_in, (unsigned long long)p->bytes_out,
+                            (unsigned long long)p->msgs_out, u->nrooms));
     }
 }
 
@@ -313,7 +276,7 @@ void member_line(server *s, member *m, const char *line, size_t len)
         conn *c = as_conn(m);
         c->lines_in++;
         if (!(len == 6 && strncasecmp(line, "/hello", 6) == 0))
-            announce_join(c); /* before anything it says reaches the room */
+            conn_announce(c); /* before anything it says reaches the room */
     } else if (m->kind == M_UDP) {
         udp_announce(m);
     }
@@ -439,11 +402,11 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
     s->ips = ipcount_new();
     s->scratch = xmalloc(READ_SIZE + s->opt.max_line + 2);
     s->clean = xmalloc(TEXT_CLEAN_MAX(s->opt.max_line + 2));
-    loop_timer_init(&s->accept_timer, accept_resume);
+    loop_timer_init(&s->accept_timer, gate_accept_resume);
     loop_timer_init(&s->shutdown_timer, shutdown_deadline);
     loop_timer_init(&s->tidy_timer, tidy);
     loop_timer_init(&s->resume_timer, resume);
-    loop_timer_init(&s->refuse_timer, refuse_second);
+    loop_timer_init(&s->refuse_timer, gate_refuse_second);
     loop_before_sleep_add(l, before_sleep, s); /* (the first: cannot fail) */
     s->log_o = out_new(l, log_fd, CONSOLE_QUEUE);
     s->stdout_o = out_new(l, out_fd, CONSOLE_QUEUE);
@@ -607,7 +570,7 @@ int server_run(const server_opts *opt)
         return 1;
     }
     server *s = server_new(l, &o, STDOUT_FILENO, STDERR_FILENO);
-    if (secure(s) < 0) {
+    if (gate_secure(s) < 0) {
         server_free(s);
         loop_free(l);
         return 1;
@@ -656,9 +619,9 @@ int server_run(const server_opts *opt)
     s->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     ok = s->sfd >= 0 && loop_watch(l, s->sfd, LOOP_READ, on_signal, s) == 0;
     for (int i = 0; ok && i < s->nlfd; i++)
-        ok = loop_watch(l, s->lfd[i], LOOP_READ, on_accept, s) == 0;
+        ok = loop_watch(l, s->lfd[i], LOOP_READ, gate_on_accept, s) == 0;
     if (ok && s->ufd >= 0)
-        ok = loop_watch(l, s->ufd, LOOP_READ, on_udp, s) == 0;
+        ok = loop_watch(l, s->ufd, LOOP_READ, udp_on_readable, s) == 0;
     if (!ok) {
         fprintf(stderr, "hichat: cannot watch signals or the listeners: %s (%s)\n",
                 errno_name(errno), strerror(errno));

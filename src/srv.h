@@ -287,14 +287,14 @@ static inline void tell_notice(server *s, member *m, enum notice code, const cha
 }
 
 /* server.c: the loop pass, /stats, shutdown */
-int conn_takes(conn *c);
-int conn_waits(conn *c);
 void member_line(server *s, member *m, const char *line, size_t len);
-int room_open(const server *s);
+int pass_open(const server *s);
 void server_shutdown(server *s);
 
 /* conn.c: a stream connection */
-void announce_join(conn *c);
+int conn_takes(conn *c);
+int conn_waits(conn *c);
+void conn_announce(conn *c);
 void conn_close(conn *c, enum reason why, int graceful);
 void conn_flush(conn *c);
 void conn_free(conn *c);
@@ -306,11 +306,11 @@ void conn_readable(conn *c);
 void conn_rearm(conn *c);
 int conn_release(conn *c);
 void conn_timer(loop *l, loop_timer *t);
-enum reason errno_reason(int e);
-void park(conn *c);
-void reply(member *m, chunk *ch);
-int tls_waiting(const conn *c);
-const char *why_text(const conn *c);
+enum reason conn_errno_reason(int e);
+void conn_park(conn *c);
+void member_reply(member *m, chunk *ch);
+int conn_tls_waiting(const conn *c);
+const char *conn_why(const conn *c);
 
 /* gate.c: accepting, admission, TLS, the password */
 int gate_check(server *s, const ipkey *ip, int inet, char *why, size_t sz);
@@ -318,17 +318,17 @@ void gate_seat(server *s, const ipkey *ip);
 void gate_unseat(server *s, const ipkey *ip);
 void gate_enter(server *s, member *m, const char *want);
 void gate_leave(server *s, member *m, const char *why);
-void accept_resume(loop *l, loop_timer *t);
+void gate_accept_resume(loop *l, loop_timer *t);
 void conn_handshake(conn *c);
 void gate_line(conn *c, const char *line, size_t len);
-void log_refusal(server *s, const char *addr, const char *why);
-void not_tls(conn *c);
-void on_accept(loop *l, int lfd, void *data, int mask);
-void refuse_second(loop *l, loop_timer *t);
-int secure(server *s);
+void gate_log_refusal(server *s, const char *addr, const char *why);
+void gate_not_tls(conn *c);
+void gate_on_accept(loop *l, int lfd, void *data, int mask);
+void gate_refuse_second(loop *l, loop_timer *t);
+int gate_secure(server *s);
 
 /* udp.c: UDP members */
-void on_udp(loop *l, int fd, void *data, int mask);
+void udp_on_readable(loop *l, int fd, void *data, int mask);
 void udp_announce(member *m);
 size_t udp_cap(const server *s);
 void udp_forget_all(server *s);

@@ -273,7 +273,7 @@ static int udp_admit(udp_peer *p)
         s->st.refused[f]++;
         if (f != F_DENIED) {
             tell_error(s, &p->m, E_REFUSED, 0, why);
-            log_refusal(s, p->addr_text, why);
+            gate_log_refusal(s, p->addr_text, why);
         }
         udp_forget(p, R_TIMEOUT, "");
         return -1;
@@ -375,14 +375,14 @@ size_t udp_cap(const server *s)
     return s->opt.max_line + 2 > UDP_JOIN_MAX ? s->opt.max_line + 2 : UDP_JOIN_MAX;
 }
 
-void on_udp(loop *l, int fd, void *data, int mask)
+void udp_on_readable(loop *l, int fd, void *data, int mask)
 {
     server *s = data;
     size_t cap = udp_cap(s);
     (void)mask;
 
     for (int i = 0; i < UDP_BATCH; i++) {
-        if (!room_open(s) || s->nover > 0) { /* (a datagram's room is not known yet) */
+        if (!pass_open(s) || s->nover > 0) { /* (a datagram's room is not known yet) */
             /* Left in the socket until the room takes more (datagrams
              * beyond its buffer are lost: that is UDP). */
             s->udp_parked = 1;
