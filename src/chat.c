@@ -580,7 +580,7 @@ static void cmd_who(chat *ch, member *m, const chat_cmd *c)
 int chat_who_more(chat *ch, member *m)
 {
     struct who_cursor *w = m->who;
-    member *batch[64];
+    member *batch[256]; /* a page of short nicks in one or two passes over the room */
     const char *names[WHO_LINE / 2];
     size_t nn = 0, len = 0, bytes = 0;
     if (!w)
