@@ -1,40 +1,42 @@
-/* dialect.h - how the text dialect (for people and nc) spells each event.
+/* dialect.h - a protocol members speak: how it parses input into commands
+ * and how it spells events.
  *
- * Each function encodes one event once, into a chunk that every recipient's
- * queue then shares. The shapes are documented in docs/protocol.md. Texts
- * passed in are already cleaned (text_clean). */
+ * encode() makes one chunk that every recipient of the dialect shares: the
+ * chat's fan-out calls it once per event per dialect (and per form: tagged
+ * with the room's name, for members who must be told which room, or not).
+ * The text dialect (dialect_text.c) is the one for people and nc; IRC and
+ * WebSocket will be others beside it. */
 #ifndef HICHAT_DIALECT_H
 #define HICHAT_DIALECT_H
 
 #include <stddef.h>
 
+#include "event.h"
 #include "outq.h"
 #include "wording.h"
 
-/* A notice's or error's text is cut to this many bytes (its prefix and LF
- * not counted). */
-#define DIALECT_TEXT_MAX 1023
+/* Dialects in a server; each has an index below this. */
+#define DIALECT_MAX 4
 
-/* "<nick> text" */
-chunk *dialect_message(const char *nick, const char *text, size_t len);
-/* "* nick text": an action (/me) */
-chunk *dialect_action(const char *nick, const char *text, size_t len);
-/* "*from* text" to the recipient of a private message. */
-chunk *dialect_private(const char *from, const char *text, size_t len);
-/* "-> *to* text" back to its sender. */
-chunk *dialect_private_echo(const char *to, const char *text, size_t len);
-/* "*** ..." a notice: the server speaking (W_NOTICE, which no member's line
- * can start with). fmt is the text after the prefix. */
+typedef struct dialect dialect;
+struct dialect {
+    const char *name;
+    int id; /* < DIALECT_MAX */
+    /* One line of input into a command (pointers into line). 0, or -1 for
+     * an empty line (nothing to do). */
+    int (*parse)(const char *line, size_t len, chat_cmd *out);
+    /* The event as bytes for its recipients; tagged: name ev->room. */
+    chunk *(*encode)(const chat_event *ev, int tagged);
+};
+
+extern const dialect dialect_text;
+
+/* The text dialect's lines that are not chat events: what a connection is
+ * told about its own stream (limits, the gate). A notice's or error's text
+ * is cut to DIALECT_TEXT_MAX bytes (its prefix and LF not counted). */
+#define DIALECT_TEXT_MAX 1023
+/* "*** ..." a notice from the server. */
 chunk *dialect_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The notices the client reads back (roster.c), spelt from wording.h:
- * "*** welcome to hichat, NICK (N members here); type /help for commands" */
-chunk *dialect_welcome(const char *nick, size_t members);
-/* "*** NICK joined" */
-chunk *dialect_joined(const char *nick);
-/* "*** NICK left (WHY)" */
-chunk *dialect_left(const char *nick, const char *why);
-/* "*** OLD is now known as NEW" */
-chunk *dialect_renamed(const char *old, const char *nick);
 /* "! ..." an error in reply to the recipient. */
 chunk *dialect_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "client.h"
 #include "hello.h"
 #include "server.h"
@@ -58,6 +59,13 @@ static const char usage_serve[] =
     "      --announce-max N   tell the room of joins and leaves only while it has\n"
     "                         at most N members (default 1000; 0: always); in a\n"
     "                         crowd they would drown the talk, and /who still tells\n"
+    "\n"
+    "Rooms (everyone starts in the default room; /join #NAME makes more):\n"
+    "      --default-room NAME  the room everyone is in on connecting (default\n"
+    "                         " DEFAULT_ROOM "; # and 1-32 letters, digits, - _ .)\n"
+    "      --max-rooms N      most rooms on the server (default 1000)\n"
+    "      --max-rooms-per-member N\n"
+    "                         most rooms one member may be in (default 32)\n"
     "\n"
     "Limits (a client crossing one is told why, and nobody else notices):\n"
     "      --max-clients N    most connections at once (default: the descriptor\n"
@@ -228,6 +236,9 @@ static int cmd_serve(int argc, char **argv)
         {"udp", no_argument, NULL, 'D'},
         {"udp-timeout", required_argument, NULL, 'O'},
         {"announce-max", required_argument, NULL, 'A'},
+        {"default-room", required_argument, NULL, 8},
+        {"max-rooms", required_argument, NULL, 9},
+        {"max-rooms-per-member", required_argument, NULL, 10},
         {"tls-cert", required_argument, NULL, 1},
         {"tls-key", required_argument, NULL, 2},
         {"tls-self-signed", optional_argument, NULL, 3},
@@ -325,6 +336,17 @@ static int cmd_serve(int argc, char **argv)
                 return EXIT_USAGE;
             o.user_timeout = (long)v;
             break;
+        case 8: o.default_room = optarg; break;
+        case 9:
+            if (num_opt("--max-rooms", optarg, 1, 1000000, &v) < 0)
+                return EXIT_USAGE;
+            o.max_rooms = (long)v;
+            break;
+        case 10:
+            if (num_opt("--max-rooms-per-member", optarg, 1, 100000, &v) < 0)
+                return EXIT_USAGE;
+            o.max_joined = (long)v;
+            break;
         case 1: o.tls_cert = optarg; break;
         case 2: o.tls_key = optarg; break;
         case 3: o.tls_self_signed = optarg ? optarg : ""; break;
@@ -346,6 +368,8 @@ static int cmd_serve(int argc, char **argv)
     int tls = o.tls_cert || o.tls_self_signed;
     if (optind < argc)
         bad = "serve takes no arguments besides options";
+    else if (room_name_invalid(o.default_room, strlen(o.default_room)))
+        bad = "--default-room: a room name is # and 1-32 letters, digits, - _ or .";
     else if (!o.tcp && !o.unix_path && !o.udp)
         bad = "--no-tcp leaves nothing to listen on; add --unix PATH or --udp";
     else if (o.tls_cert && o.tls_self_signed)

@@ -1,7 +1,6 @@
 /* room.c - see room.h. */
 #include "room.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,32 +8,206 @@
 #include "util.h"
 
 struct room {
-    member **members; /* in no order: swap-removal keeps it dense */
-    member **sorted;  /* the same members in /who order (nick_order) */
+    rooms *rs;
+    char name[ROOM_NAME_SIZE]; /* as first spelt */
+    char key[ROOM_NAME_SIZE];  /* in lower case */
+    seat **seats;              /* in no order: swap-removal keeps it dense */
+    seat **sorted;             /* the same seats in /who order */
     size_t n, cap;
-    member **buckets; /* chained hash on the nick's key */
-    size_t nbuckets;  /* power of two */
-    unsigned long next_guest;
+    char *topic; /* owned, or NULL */
+    char topic_by[NICK_MAX + 1];
+    uint64_t topic_ms;
     unsigned long long next_seq;
+    room *hnext; /* hash chain */
+    int keep;
+    unsigned long pass; /* the pass pass_bytes counts */
+    size_t pass_bytes;
 };
 
-static uint32_t key_hash(const char *key, size_t len)
+struct rooms {
+    room **buckets; /* chained hash on the key */
+    size_t nbuckets;
+    room **sorted; /* by key, for /rooms */
+    size_t n, cap;
+};
+
+static uint32_t key_hash(const char *key)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)key[i]) * 16777619u;
+    for (; *key; key++)
+        h = (h ^ (unsigned char)*key) * 16777619u;
     return h;
 }
 
-/* Sets m's key from its nick. A valid nick always has one; should the
- * caller break that contract, the nick itself stands in, so the member can
- * still be found and removed. */
-static void set_key(member *m)
+static int name_char(int c)
 {
-    int n = text_nick_key(m->nick, strlen(m->nick), m->key, sizeof m->key);
-    if (n < 0)
-        n = snprintf(m->key, sizeof m->key, "%s", m->nick);
-    m->keylen = (size_t)n;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+}
+
+const char *room_name_invalid(const char *name, size_t len)
+{
+    if (len == 0 || name[0] != W_ROOM_PREFIX)
+        return "a room name starts with #";
+    if (len == 1)
+        return "empty after the #";
+    if (len - 1 > W_ROOM_MAX)
+        return "longer than 32 bytes after the #";
+    for (size_t i = 1; i < len; i++)
+        if (!name_char((unsigned char)name[i]))
+            return "only letters, digits, - _ and . may follow the #";
+    return NULL;
+}
+
+/* The key of name[0..len) into key (ROOM_NAME_SIZE bytes); 0, or -1 when
+ * it cannot be a room's (too long). */
+static int make_key(const char *name, size_t len, char *key)
+{
+    if (len >= ROOM_NAME_SIZE)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        key[i] = (char)ascii_lower((unsigned char)name[i]);
+    key[len] = '\0';
+    return 0;
+}
+
+rooms *rooms_new(void)
+{
+    rooms *rs = xcalloc(1, sizeof *rs);
+    rs->nbuckets = 64;
+    rs->buckets = xcalloc(rs->nbuckets, sizeof *rs->buckets);
+    return rs;
+}
+
+static void room_free(room *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        member *m = r->seats[i]->m;
+        free(m->rooms); /* every room goes: so do the members' arrays */
+        m->rooms = NULL;
+        m->nrooms = m->rcap = 0;
+        m->cur = NULL;
+        free(r->seats[i]);
+    }
+    free(r->seats);
+    free(r->sorted);
+    free(r->topic);
+    free(r);
+}
+
+void rooms_free(rooms *rs)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < rs->n; i++)
+        room_free(rs->sorted[i]);
+    free(rs->sorted);
+    free(rs->buckets);
+    free(rs);
+}
+
+room *room_find(const rooms *rs, const char *name, size_t len)
+{
+    char key[ROOM_NAME_SIZE];
+    if (make_key(name, len, key) < 0)
+        return NULL;
+    for (room *r = rs->buckets[key_hash(key) & (rs->nbuckets - 1)]; r; r = r->hnext)
+        if (strcmp(r->key, key) == 0)
+            return r;
+    return NULL;
+}
+
+/* The first index in rs->sorted whose key is not before key (after: the
+ * first after it). */
+static size_t rooms_bound(const rooms *rs, const char *key, int after)
+{
+    size_t lo = 0, hi = rs->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(rs->sorted[mid]->key, key);
+        if (c < 0 || (after && c == 0))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void rooms_grow(rooms *rs)
+{
+    room **old = rs->buckets;
+    size_t on = rs->nbuckets;
+    rs->nbuckets *= 2;
+    rs->buckets = xcalloc(rs->nbuckets, sizeof *rs->buckets);
+    for (size_t i = 0; i < on; i++) {
+        for (room *r = old[i], *next; r; r = next) {
+            next = r->hnext;
+            size_t h = key_hash(r->key) & (rs->nbuckets - 1);
+            r->hnext = rs->buckets[h];
+            rs->buckets[h] = r;
+        }
+    }
+    free(old);
+}
+
+room *room_make(rooms *rs, const char *name, size_t len)
+{
+    room *r = xcalloc(1, sizeof *r);
+    r->rs = rs;
+    memcpy(r->name, name, len);
+    r->name[len] = '\0';
+    make_key(name, len, r->key);
+    if (rs->n == rs->cap) {
+        rs->cap = rs->cap ? rs->cap * 2 : 16;
+        rs->sorted = xrealloc(rs->sorted, rs->cap * sizeof *rs->sorted);
+    }
+    size_t i = rooms_bound(rs, r->key, 0);
+    memmove(rs->sorted + i + 1, rs->sorted + i, (rs->n - i) * sizeof *rs->sorted);
+    rs->sorted[i] = r;
+    if (++rs->n > rs->nbuckets)
+        rooms_grow(rs);
+    size_t h = key_hash(r->key) & (rs->nbuckets - 1);
+    r->hnext = rs->buckets[h];
+    rs->buckets[h] = r;
+    return r;
+}
+
+/* Takes an empty room out of the registry and frees it. */
+static void room_drop(room *r)
+{
+    rooms *rs = r->rs;
+    size_t i = rooms_bound(rs, r->key, 0);
+    memmove(rs->sorted + i, rs->sorted + i + 1, (rs->n - i - 1) * sizeof *rs->sorted);
+    rs->n--;
+    for (room **pp = &rs->buckets[key_hash(r->key) & (rs->nbuckets - 1)]; *pp;
+         pp = &(*pp)->hnext) {
+        if (*pp == r) {
+            *pp = r->hnext;
+            break;
+        }
+    }
+    room_free(r);
+}
+
+void room_set_keep(room *r)
+{
+    r->keep = 1;
+}
+
+size_t rooms_count(const rooms *rs)
+{
+    return rs->n;
+}
+
+size_t rooms_page(const rooms *rs, const char *after, room **out, size_t max)
+{
+    char key[ROOM_NAME_SIZE];
+    size_t i = 0, k = 0;
+    if (after && *after && make_key(after, strlen(after), key) == 0)
+        i = rooms_bound(rs, key, 1);
+    while (k < max && i < rs->n)
+        out[k++] = rs->sorted[i++];
+    return k;
 }
 
 /* The order /who lists members in: by nick ignoring ASCII case, then by
@@ -46,13 +219,17 @@ static int nick_order(const char *a, const char *b)
 }
 
 /* The first index in sorted[0..len) whose nick does not sort before nick,
- * or with after set, the first whose nick sorts after it. */
-static size_t sorted_bound(const room *r, size_t len, const char *nick, int after)
+ * or with after set, the first whose nick sorts after it. The seat self
+ * (or NULL) counts as named nick whatever its member is called now: a
+ * member being renamed is found under its old nick. */
+static size_t sorted_bound(const room *r, size_t len, const char *nick, int after,
+                           const seat *self)
 {
     size_t lo = 0, hi = len;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = nick_order(r->sorted[mid]->nick, nick);
+        const seat *k = r->sorted[mid];
+        int c = k == self ? 0 : nick_order(k->m->nick, nick);
         if (c < 0 || (after && c == 0))
             lo = mid + 1;
         else
@@ -61,141 +238,101 @@ static size_t sorted_bound(const room *r, size_t len, const char *nick, int afte
     return lo;
 }
 
-/* Puts m into sorted[0..len), which has room for one more. A memmove of
+/* Puts k into sorted[0..len), which has room for one more. A memmove of
  * pointers: 800 KB at 100k members, cheaper than a tree's per-node
  * allocations for the joins and leaves a room sees. */
-static void sorted_insert(room *r, size_t len, member *m)
+static void sorted_insert(room *r, size_t len, seat *k)
 {
-    size_t i = sorted_bound(r, len, m->nick, 0);
+    size_t i = sorted_bound(r, len, k->m->nick, 0, NULL);
     memmove(r->sorted + i + 1, r->sorted + i, (len - i) * sizeof *r->sorted);
-    r->sorted[i] = m;
+    r->sorted[i] = k;
 }
 
-/* Takes m out of sorted[0..len). */
-static void sorted_remove(room *r, size_t len, member *m)
+/* Takes k, sorted under nick, out of sorted[0..len). */
+static void sorted_remove(room *r, size_t len, seat *k, const char *nick)
 {
-    size_t i = sorted_bound(r, len, m->nick, 0);
-    /* Nicks are unique, so m is at i; should a caller have broken that,
-     * m is among the equal nicks that follow. */
-    while (i < len && r->sorted[i] != m)
+    size_t i = sorted_bound(r, len, nick, 0, k);
+    /* Nicks are unique, so k is at i; should a caller have broken that,
+     * k is among the equal nicks that follow. */
+    while (i < len && r->sorted[i] != k)
         i++;
     if (i < len)
         memmove(r->sorted + i, r->sorted + i + 1, (len - i - 1) * sizeof *r->sorted);
 }
 
-room *room_new(void)
+seat *room_join(room *r, member *m)
 {
-    room *r = xcalloc(1, sizeof *r);
-    r->nbuckets = 64;
-    r->buckets = xcalloc(r->nbuckets, sizeof *r->buckets);
-    r->next_guest = 1;
-    return r;
-}
-
-void room_free(room *r)
-{
-    if (!r)
-        return;
-    free(r->members);
-    free(r->sorted);
-    free(r->buckets);
-    free(r);
-}
-
-static void hash_insert(room *r, member *m)
-{
-    uint32_t h = key_hash(m->key, m->keylen) & (uint32_t)(r->nbuckets - 1);
-    m->hnext = r->buckets[h];
-    r->buckets[h] = m;
-}
-
-static void hash_remove(room *r, member *m)
-{
-    uint32_t h = key_hash(m->key, m->keylen) & (uint32_t)(r->nbuckets - 1);
-    for (member **pp = &r->buckets[h]; *pp; pp = &(*pp)->hnext) {
-        if (*pp == m) {
-            *pp = m->hnext;
-            return;
-        }
-    }
-}
-
-static void hash_grow(room *r)
-{
-    free(r->buckets);
-    r->nbuckets *= 2;
-    r->buckets = xcalloc(r->nbuckets, sizeof *r->buckets);
-    for (size_t i = 0; i < r->n; i++)
-        hash_insert(r, r->members[i]);
-}
-
-void room_join(room *r, member *m, const char *nick)
-{
-    snprintf(m->nick, sizeof m->nick, "%s", nick);
-    set_key(m);
-    m->seq = ++r->next_seq;
+    seat *k = xmalloc(sizeof *k);
+    k->room = r;
+    k->m = m;
+    k->seq = ++r->next_seq;
+    k->heard = 0;
     if (r->n == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 16;
-        r->members = xrealloc(r->members, r->cap * sizeof *r->members);
+        r->cap = r->cap ? r->cap * 2 : 4;
+        r->seats = xrealloc(r->seats, r->cap * sizeof *r->seats);
         r->sorted = xrealloc(r->sorted, r->cap * sizeof *r->sorted);
     }
-    sorted_insert(r, r->n, m);
-    m->slot = r->n;
-    r->members[r->n++] = m;
-    if (r->n > r->nbuckets)
-        hash_grow(r); /* re-inserts m too */
-    else
-        hash_insert(r, m);
+    sorted_insert(r, r->n, k);
+    k->slot = r->n;
+    r->seats[r->n++] = k;
+    if (m->nrooms == m->rcap) {
+        m->rcap = m->rcap ? m->rcap * 2 : 2;
+        m->rooms = xrealloc(m->rooms, m->rcap * sizeof *m->rooms);
+    }
+    m->rooms[m->nrooms++] = k;
+    m->cur = k;
+    return k;
 }
 
-void room_leave(room *r, member *m)
+void room_part(rooms *rs, seat *k)
 {
-    hash_remove(r, m);
-    sorted_remove(r, r->n, m);
-    /* Swap-remove keeps the array dense for broadcasting. */
-    member *last = r->members[--r->n];
-    r->members[m->slot] = last;
-    last->slot = m->slot;
+    room *r = k->room;
+    member *m = k->m;
+    (void)rs;
+    sorted_remove(r, r->n, k, m->nick);
+    seat *last = r->seats[--r->n];
+    r->seats[k->slot] = last;
+    last->slot = k->slot;
+    for (size_t i = 0; i < m->nrooms; i++) {
+        if (m->rooms[i] == k) {
+            memmove(m->rooms + i, m->rooms + i + 1, (m->nrooms - i - 1) * sizeof *m->rooms);
+            m->nrooms--;
+            break;
+        }
+    }
+    if (m->cur == k)
+        m->cur = m->nrooms ? m->rooms[m->nrooms - 1] : NULL;
+    if (m->nrooms == 0) { /* an idle member keeps no array */
+        free(m->rooms);
+        m->rooms = NULL;
+        m->rcap = 0;
+    }
+    free(k);
+    if (r->n == 0 && !r->keep)
+        room_drop(r);
 }
 
-member *room_find(const room *r, const char *nick, size_t len)
+seat *room_seat(const member *m, const room *r)
 {
-    char key[NICK_KEY_MAX + 1];
-    int n = text_nick_key(nick, len, key, sizeof key);
-    if (n < 0)
-        return NULL;
-    uint32_t h = key_hash(key, (size_t)n) & (uint32_t)(r->nbuckets - 1);
-    for (member *m = r->buckets[h]; m; m = m->hnext)
-        if (m->keylen == (size_t)n && memcmp(m->key, key, (size_t)n) == 0)
-            return m;
+    for (size_t i = 0; i < m->nrooms; i++)
+        if (m->rooms[i]->room == r)
+            return m->rooms[i];
     return NULL;
 }
 
-void room_rename(room *r, member *m, const char *nick)
+void room_renamed(member *m, const char *old)
 {
-    hash_remove(r, m);
-    sorted_remove(r, r->n, m);
-    snprintf(m->nick, sizeof m->nick, "%s", nick);
-    set_key(m);
-    sorted_insert(r, r->n - 1, m);
-    hash_insert(r, m);
-}
-
-void room_guest_nick(room *r, char *out)
-{
-    for (;;) {
-        int n = snprintf(out, NICK_MAX + 1, "guest%lu", r->next_guest++);
-        if (!room_find(r, out, (size_t)n))
-            return;
+    for (size_t i = 0; i < m->nrooms; i++) {
+        seat *k = m->rooms[i];
+        room *r = k->room;
+        sorted_remove(r, r->n, k, old);
+        sorted_insert(r, r->n - 1, k);
     }
 }
 
-size_t room_page(const room *r, const char *after, member **out, size_t max)
+const char *room_name(const room *r)
 {
-    size_t i = after && *after ? sorted_bound(r, r->n, after, 1) : 0, k = 0;
-    while (k < max && i < r->n)
-        out[k++] = r->sorted[i++];
-    return k;
+    return r->name;
 }
 
 size_t room_count(const room *r)
@@ -203,25 +340,46 @@ size_t room_count(const room *r)
     return r->n;
 }
 
-member *room_member(const room *r, size_t i)
+seat *room_at(const room *r, size_t i)
 {
-    return r->members[i];
+    return r->seats[i];
 }
 
-void room_broadcast(room *r, chunk *c, const member *except)
+size_t room_page(const room *r, const char *after, member **out, size_t max)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        member *m = r->members[i];
-        if (m != except)
-            m->deliver(m, c);
-    }
+    size_t i = after && *after ? sorted_bound(r, r->n, after, 1, NULL) : 0, k = 0;
+    while (k < max && i < r->n)
+        out[k++] = r->sorted[i++]->m;
+    return k;
 }
 
-void room_broadcast_older(room *r, chunk *c, const member *m)
+const char *room_topic(const room *r, const char **by, uint64_t *when)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        member *o = r->members[i];
-        if (o->seq < m->seq)
-            o->deliver(o, c);
+    if (by)
+        *by = r->topic_by;
+    if (when)
+        *when = r->topic_ms;
+    return r->topic;
+}
+
+void room_set_topic(room *r, const char *text, size_t len, const char *by, uint64_t when)
+{
+    free(r->topic);
+    r->topic = text ? xstrndup(text, len) : NULL;
+    snprintf(r->topic_by, sizeof r->topic_by, "%s", by);
+    r->topic_ms = when;
+}
+
+size_t room_pass_bytes(room *r, unsigned long pass)
+{
+    return r->pass == pass ? r->pass_bytes : 0;
+}
+
+void room_pass_add(room *r, unsigned long pass, size_t bytes)
+{
+    if (r->pass != pass) {
+        r->pass = pass;
+        r->pass_bytes = 0;
     }
+    r->pass_bytes += bytes;
 }

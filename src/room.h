@@ -1,68 +1,119 @@
-/* room.h - the members of a room and their unique nicks.
+/* room.h - members, named rooms and who is in which.
  *
- * A member is embedded by its owner (a connection, the server console); the
- * room keeps pointers, never frees a member, and finds one by its nick's
- * comparison key (text_nick_key: nicks that look alike share one) in O(1).
- * Broadcasting hands one shared chunk to each member's deliver function:
- * nothing is copied per recipient. */
+ * A member is embedded by its owner (a connection, a UDP peer, the server
+ * console); rooms keep pointers to it and never free it. A member may be in
+ * many rooms: each stay is a `seat`, owned by the room system, on the
+ * room's array (dense, for fan-out; and sorted by nick, for /who pages) and
+ * on the member's array (in the order joined, for the current room).
+ *
+ * Rooms are found by name ignoring ASCII case (room_key) and live while
+ * they have members; the default room (room_set_keep) lives always. No
+ * English here, no I/O: chat.c decides what is said about all this. */
 #ifndef HICHAT_ROOM_H
 #define HICHAT_ROOM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "outq.h"
 #include "text.h"
+#include "wording.h"
 
-typedef struct member member;
-struct member {
-    char nick[NICK_MAX + 1];
-    char key[NICK_KEY_MAX + 1]; /* text_nick_key(nick), set by the room */
-    size_t keylen;
-    size_t slot;            /* index in the room's member array */
-    unsigned long long seq; /* order of joining: earlier members have smaller */
-    member *hnext;          /* hash chain */
-    /* Queues c (taking its own reference) for this member. */
-    void (*deliver)(member *m, chunk *c);
-    int kind; /* the owner's; the room does not look at it */
-};
+/* "#" + W_ROOM_MAX bytes + NUL */
+#define ROOM_NAME_SIZE (W_ROOM_MAX + 2)
+/* The longest topic, in bytes as sent (cleaning may lengthen it). */
+#define TOPIC_MAX 300
 
 typedef struct room room;
+typedef struct member member;
+typedef struct dialect dialect;
+struct who_cursor;
 
-room *room_new(void);
-/* Frees the room's own memory; the members belong to their owners. */
-void room_free(room *r);
+/* One member in one room. */
+typedef struct seat {
+    room *room;
+    member *m;
+    size_t slot;            /* index in the room's dense array */
+    unsigned long long seq; /* order of joining the room: earlier is smaller */
+    int heard;              /* the room was told it joined, so hears it leave */
+} seat;
 
-/* Adds m under nick, which must be valid (text_nick_invalid) and free. */
-void room_join(room *r, member *m, const char *nick);
-/* Removes m. */
-void room_leave(room *r, member *m);
-/* The member whose nick has the comparison key of nick[0..len) (so equal
- * ignoring case, width and look-alike letters), or NULL; also NULL when
- * nick[0..len) has no key (not UTF-8, too long). Any bytes may be given. */
-member *room_find(const room *r, const char *nick, size_t len);
-/* Renames m; nick must be valid and its key not used by another member (m
- * may take a look-alike of its own nick, such as another case). */
-void room_rename(room *r, member *m, const char *nick);
-/* A free default nick "guestN" into out (NICK_MAX + 1 bytes): free by key,
- * so no member's nick looks like it either. */
-void room_guest_nick(room *r, char *out);
+/* What a member's owner does for the chat. */
+typedef struct member_ops {
+    /* Queues c (taking a reference of its own) for the member. */
+    void (*deliver)(member *m, chunk *c);
+    /* /quit REASON: the owner says goodbye and closes, in its own time. */
+    void (*quit)(member *m, const char *why, size_t len);
+    /* A /who listing began (m->who is set): the owner pages it with
+     * chat_who_more at its own pace. NULL: listed whole at once. */
+    void (*who)(member *m);
+    /* Where the member is, for the log ("127.0.0.1:5555", "console"). */
+    const char *(*addr)(const member *m);
+} member_ops;
 
-/* Pages through the members in /who order - by nick under ascii_casecmp,
- * then strcmp - for listing a crowd a page at a time. Writes to out up to
- * max members whose nicks sort strictly after `after` (NULL or "" for from
- * the first), in that order, and returns how many; fewer than max means the
- * list is done. `after` is only a position in the order, so a page after a
- * nick that has since left or been renamed still starts at the right place.
- * The pointers are the members' owners'; use them before anyone leaves.
- * O(log n + max). */
+struct member {
+    char nick[NICK_MAX + 1];
+    char key[NICK_KEY_MAX + 1]; /* text_nick_key(nick), set by nicks.c */
+    size_t keylen;
+    member *hnext; /* nick hash chain (nicks.c) */
+    size_t nslot;  /* index in the nick table's dense array */
+    seat **rooms;  /* the rooms it is in, in the order joined; owned */
+    size_t nrooms, rcap;
+    seat *cur;                /* its current room, or NULL */
+    const member_ops *ops;
+    const dialect *dialect;   /* how it speaks */
+    struct who_cursor *who;   /* a /who being listed, owned by chat.c */
+    unsigned long mark;       /* fan-out generation (chat.c) */
+    int kind;                 /* the owner's; rooms do not look at it */
+};
+
+typedef struct rooms rooms;
+
+rooms *rooms_new(void);
+/* Frees every room and seat; the members belong to their owners (their
+ * room arrays are freed too). */
+void rooms_free(rooms *rs);
+
+/* Why name[0..len) is not a room name (a static phrase), or NULL. A name
+ * is '#' and 1..W_ROOM_MAX bytes of ASCII letters, digits, '-', '_', '.'. */
+const char *room_name_invalid(const char *name, size_t len);
+
+/* The room named name[0..len) ignoring ASCII case, or NULL. */
+room *room_find(const rooms *rs, const char *name, size_t len);
+/* Makes a room; name must be valid and not taken. */
+room *room_make(rooms *rs, const char *name, size_t len);
+/* Keeps r when it empties (the default room). */
+void room_set_keep(room *r);
+size_t rooms_count(const rooms *rs);
+/* Up to max rooms in name order after `after` (NULL: from the first):
+ * for /rooms. Returns how many. */
+size_t rooms_page(const rooms *rs, const char *after, room **out, size_t max);
+
+/* Puts m in r (it must not be in it) and makes it m's current room. */
+seat *room_join(room *r, member *m);
+/* Takes m out of r (through its seat); r is freed if it empties and is not
+ * kept. m's current room becomes the one it joined last, if any. */
+void room_part(rooms *rs, seat *k);
+/* m's seat to r, or NULL. */
+seat *room_seat(const member *m, const room *r);
+/* Puts m at the right place in every room's nick order after its nick
+ * changed from old. */
+void room_renamed(member *m, const char *old);
+
+const char *room_name(const room *r);
+size_t room_count(const room *r);
+seat *room_at(const room *r, size_t i);
+/* Pages through r's members in /who order (see nick_order in room.c):
+ * up to max after nick `after` (NULL or "": from the first). */
 size_t room_page(const room *r, const char *after, member **out, size_t max);
 
-size_t room_count(const room *r);
-member *room_member(const room *r, size_t i);
+/* The topic: text (NULL: none), who set it, when (ms since the epoch). */
+const char *room_topic(const room *r, const char **by, uint64_t *when);
+void room_set_topic(room *r, const char *text, size_t len, const char *by, uint64_t when);
 
-/* Delivers c to every member but except (which may be NULL). */
-void room_broadcast(room *r, chunk *c, const member *except);
-/* Delivers c to the members that joined before m. */
-void room_broadcast_older(room *r, chunk *c, const member *m);
+/* The bytes queued for r's members in the current pass (chat.c keeps it,
+ * the server's input budget reads it); reset when pass differs. */
+size_t room_pass_bytes(room *r, unsigned long pass);
+void room_pass_add(room *r, unsigned long pass, size_t bytes);
 
 #endif

@@ -43,6 +43,7 @@
 #include <openssl/rand.h>
 
 #include "access.h"
+#include "chat.h"
 #include "dialect.h"
 #include "frame.h"
 #include "ipcount.h"
@@ -50,7 +51,6 @@
 #include "out.h"
 #include "outq.h"
 #include "ratelimit.h"
-#include "room.h"
 #include "term.h"
 #include "text.h"
 #include "tls.h"
@@ -107,11 +107,6 @@
 #define QUIT_REASON_MAX 160
 /* /stats lists at most this many connections. */
 #define STATS_CONNS_MAX 100
-/* /who replies are wrapped at about this many bytes per line, and sent to
- * a connection a page of this many bytes at a time, each page costing one
- * line of flood control (see cmd_who). */
-#define WHO_LINE 400
-#define WHO_PAGE 4096
 /* Sniffing the first bytes of a connection: at least this many, of which
  * more than BINARY_PERCENT are not text, make it binary junk. */
 #define SNIFF_MIN      16
@@ -137,7 +132,6 @@ enum {
     C_THROTTLED = 1u << 5, /* flood control holds its input back */
     C_SPOKE = 1u << 6,     /* has sent a first line (protocol sniffing done) */
     C_ANNOUNCED = 1u << 7, /* its join is settled: told, or not in a crowd */
-    C_HEARD = 1u << 8,     /* the room was told it joined, so hears it leave */
     C_HANDSHAKE = 1u << 9, /* at the gate: TLS handshake under way */
     C_AUTH = 1u << 10,     /* at the gate: waiting for the password */
     C_JOINED = 1u << 11,   /* in the room (past the gate) */
@@ -224,10 +218,6 @@ typedef struct conn {
     char want_nick[NICK_MAX + 1]; /* asked for (/nick) before the password */
     struct conn *next_pending, *next_leave, *next_dead;
     fifo_link parked; /* on s->parked (C_PARKED) */
-    struct who_cursor {
-        char after[NICK_MAX + 1]; /* the last nick listed */
-        size_t total;             /* members when it was asked */
-    } *who;                       /* a /who still being listed, owned; or NULL */
     fifo_link link; /* on s->conns */
     char addr[NET_ADDRSTRLEN];
 } conn;
@@ -238,7 +228,7 @@ typedef struct udp_peer {
     struct sockaddr_storage addr;
     socklen_t alen;
     ipkey ip;
-    int verified, announced, heard; /* as C_JOINED, C_ANNOUNCED, C_HEARD */
+    int verified, announced;        /* as C_JOINED, C_ANNOUNCED */
     uint64_t credit;                /* bytes a candidate may still be sent */
     fifo_link cand;                 /* on s->cand while a candidate */
     char want_nick[NICK_MAX + 1];   /* asked for (/nick) before joining */
@@ -258,7 +248,7 @@ struct server {
     server_opts opt;
     rate_rule flood; /* --msg-rate, --msg-burst */
     loop *l;
-    room *room;
+    chat *chat;
     ipcount *ips;
     int lfd[MAX_LISTENERS]; /* stream listeners: TCP, Unix */
     int nlfd;
@@ -269,9 +259,7 @@ struct server {
     conn *pending, *leaving, *dead;
     fifo parked;        /* connections whose input is put off, oldest first */
     fifo conns;    /* every connection, closing ones too (descriptors held) */
-    size_t nover;       /* members over --max-queue: the room takes no input */
-    size_t pass_bytes;  /* added to each member's queue in this pass */
-    size_t pass_budget; /* ... and how much may be (see PASS_BYTES) */
+    size_t nover;       /* members over --max-queue: the rooms take no input */
     int udp_parked;     /* the UDP socket is not read until the room takes more */
     loop_timer resume_timer; /* takes put-off input in the next pass */
     size_t nopen;  /* connections in the room: what --max-clients counts */
@@ -337,7 +325,6 @@ static int is_console(server *s, member *m)
     return m->kind == M_CONSOLE;
 }
 
-static const char *member_addr(member *m);
 
 static int is_open(const conn *c)
 {
@@ -357,8 +344,8 @@ static int conn_release(conn *c);
 static int tls_waiting(const conn *c);
 static void park(conn *c);
 static int conn_ended(conn *c);
-static void udp_quit(server *s, member *m, const char *why, size_t len);
 static void udp_announce(member *m);
+static int conn_takes(conn *c);
 
 /* Watches c's socket for mask, or not at all when mask is 0: a socket that
  * is not watched cannot report a hang-up over and over while we are not
@@ -456,22 +443,39 @@ static void console_deliver(member *m, chunk *ch)
 /* Sends one chunk to one member and drops the caller's reference. */
 static void reply(member *m, chunk *ch)
 {
-    m->deliver(m, ch);
+    m->ops->deliver(m, ch);
     chunk_unref(ch);
 }
 
-static void broadcast(server *s, chunk *ch, member *except)
-{
-    s->pass_bytes += ch->len;
-    room_broadcast(s->room, ch, except);
-    chunk_unref(ch);
-}
-
-/* Whether the room takes another line now: nobody is over its bound and
- * this pass has not queued its share yet. */
+/* Whether the rooms take input now: nobody is over its bound and this pass
+ * has not queued its share across the server yet. */
 static int room_open(const server *s)
 {
-    return s->nover == 0 && s->pass_bytes < s->pass_budget;
+    return s->nover == 0 && chat_fanout(s->chat) < PASS_FANOUT;
+}
+
+/* What one pass may add to the queue of each member of a room of n. */
+static size_t pass_budget(const server *s, size_t n)
+{
+    size_t budget = PASS_FANOUT / (n ? n : 1);
+    if (budget > s->opt.max_queue / 4)
+        budget = s->opt.max_queue / 4;
+    if (budget > PASS_BYTES)
+        budget = PASS_BYTES;
+    return budget ? budget : 1;
+}
+
+/* Whether c's next line may be taken now: the rooms are open and c's
+ * current room has not had its share of this pass. */
+static int conn_takes(conn *c)
+{
+    size_t n;
+    server *s = c->s;
+    if (!room_open(s))
+        return 0;
+    if (!(c->flags & C_JOINED))
+        return 1;
+    return chat_room_load(s->chat, &c->m, &n) < pass_budget(s, n);
 }
 
 static enum reason errno_reason(int e)
@@ -543,7 +547,7 @@ static void conn_free(conn *c)
     transport_free(&c->tp);
     free(c->in);
     free(c->why_text);
-    free(c->who);
+    free(c->m.who); /* (chat_leave frees it; not for one turned back at the gate) */
     fifo_remove(&s->conns, &c->link);
     free(c);
 }
@@ -594,34 +598,6 @@ static const char *why_text(const conn *c)
     return c->why_text ? c->why_text : reasons[c->why].text;
 }
 
-/* Whether the room is told of joins and leaves: not in a crowd, where N
- * arrivals would cost N notices to each of N members that nobody reads
- * (and a storm of them would hold the loop for seconds). /who still tells. */
-static int room_announces(const server *s)
-{
-    return s->opt.announce_max == 0 || room_count(s->room) <= (size_t)s->opt.announce_max;
-}
-
-/* Tells the members older than m that it joined (a later joiner counted it
- * in its greeting), unless the room is a crowd. Returns whether it told:
- * only then is its leave told too. */
-static int tell_join(server *s, member *m)
-{
-    if (!room_announces(s))
-        return 0;
-    chunk *ch = dialect_joined(m->nick);
-    room_broadcast_older(s->room, ch, m);
-    chunk_unref(ch);
-    return 1;
-}
-
-/* Tells the room m left for why, if it heard m join and is not a crowd. */
-static void tell_leave(server *s, const member *m, int heard, const char *why)
-{
-    if (!s->stopping && heard && room_announces(s))
-        broadcast(s, dialect_left(m->nick, why), NULL);
-}
-
 static void announce_leaves(server *s)
 {
     while (s->leaving) {
@@ -635,9 +611,8 @@ static void announce_leaves(server *s)
             logmsg(s, "disconnect %s - (%s)", c->addr, why_text(c));
             continue;
         }
-        room_leave(s->room, &c->m);
         logmsg(s, "disconnect %s %s (%s)", c->addr, c->m.nick, why_text(c));
-        tell_leave(s, &c->m, (c->flags & C_HEARD) != 0, why_text(c));
+        chat_leave(s->chat, &c->m, why_text(c), strlen(why_text(c)));
     }
 }
 
@@ -680,15 +655,9 @@ static void before_sleep(loop *l, void *data)
         s->dead = c->next_dead;
         conn_free(c);
     }
-    /* A new pass: its share of the room, and input put off in the last
+    /* A new pass: its share of each room, and input put off in the last
      * one is taken first, before anything newly readable. */
-    size_t members = room_count(s->room), budget = PASS_FANOUT / (members ? members : 1);
-    if (budget > s->opt.max_queue / 4)
-        budget = s->opt.max_queue / 4;
-    if (budget > PASS_BYTES)
-        budget = PASS_BYTES;
-    s->pass_budget = budget ? budget : 1;
-    s->pass_bytes = 0;
+    chat_new_pass(s->chat);
     if ((s->parked.head || s->udp_parked) && room_open(s) && !loop_timer_armed(&s->resume_timer))
         loop_timer_arm(l, &s->resume_timer, 0);
     if (activity(s) != s->tidy_mark && !loop_timer_armed(&s->tidy_timer))
@@ -716,7 +685,7 @@ static void resume(loop *l, loop_timer *t)
         /* Its turn: what waits in the kernel (or inside OpenSSL) is read
          * now too, or a connection put off before reading never would. */
         if (conn_release(c)) {
-            if (room_open(s))
+            if (conn_takes(c))
                 conn_read(c);
             else if (tls_waiting(c))
                 park(c); /* no event will come for it: wait in line */
@@ -754,167 +723,43 @@ static void stats_line(server *s, char *dst, size_t sz)
 
 /* ---- lines and commands ---- */
 
-static void conn_quit(server *s, member *m, const char *why, size_t len);
 static void announce_join(conn *c);
 
-/* One page of /who: names after `after` (NICK_MAX + 1 bytes, updated to the
- * last one listed) in lines of about WHO_LINE bytes, up to WHO_PAGE bytes,
- * each line "N members: a, b, c". Returns 1 when the list is done. */
-static int who_page(server *s, member *m, char *after, size_t total)
+/* /who for a connection: a crowd's list is not made at once. It gets a
+ * page, then the next each time it has read the last (who_next), each page
+ * paid for like a line, so a big room's list neither stalls the loop nor
+ * fills the asker's queue. */
+static void conn_who(member *m)
 {
-    member *batch[64];
-    char line[WHO_LINE + NICK_MAX + 64];
-    size_t len = 0, bytes = 0;
-
-    for (;;) {
-        size_t k = room_page(s->room, after, batch, ARRAY_LEN(batch));
-        for (size_t i = 0; i < k; i++) {
-            if (len == 0)
-                len = (size_t)snprintf(line, sizeof line, "%zu%s%s", total,
-                                       total == 1 ? W_MEMBER : W_MEMBERS, batch[i]->nick);
-            else
-                len += (size_t)snprintf(line + len, sizeof line - len, W_MEMBERS_SEP "%s",
-                                        batch[i]->nick);
-            if (len >= WHO_LINE) {
-                reply(m, dialect_notice("%s", line));
-                bytes += len;
-                len = 0;
-                if (bytes >= WHO_PAGE) {
-                    snprintf(after, NICK_MAX + 1, "%s", batch[i]->nick);
-                    return 0;
-                }
-            }
-        }
-        if (k > 0) /* where the next batch starts */
-            snprintf(after, NICK_MAX + 1, "%s", batch[k - 1]->nick);
-        if (k < ARRAY_LEN(batch)) {
-            if (len > 0)
-                reply(m, dialect_notice("%s", line));
-            return 1;
-        }
-    }
-}
-
-/* /who. A crowd's list is not made at once: a connection gets a page, then
- * the next each time it has read the last (who_next), each page paid for
- * like a line, so a big room's list neither stalls the loop nor fills the
- * asker's queue. A UDP member gets the pages its flood control pays for at
- * once; the console gets it whole. */
-static void cmd_who(server *s, member *m, const char *arg, size_t len)
-{
-    (void)arg, (void)len;
-    char after[NICK_MAX + 1] = "";
-    size_t total = room_count(s->room);
-
-    if (m->kind == M_CONSOLE) {
-        while (!who_page(s, m, after, total)) {
-        }
-        return;
-    }
-    if (m->kind == M_UDP) {
-        /* No queue to pace by: the pages go at once while its flood
-         * control has lines to spare for them, and the list says so where
-         * it stops. */
-        udp_peer *p = as_udp(m);
-        while (!who_page(s, m, after, total)) {
-            if (!bucket_take(&p->flood, &s->flood, loop_now(s->l))) {
-                reply(m, dialect_notice("... the list goes on after %s: ask again in a while", after));
-                return;
-            }
-        }
-        return;
-    }
     conn *c = as_conn(m);
-    free(c->who);
-    c->who = NULL;
-    if (who_page(s, m, after, total))
-        return;
-    c->who = xmalloc(sizeof *c->who);
-    memcpy(c->who->after, after, sizeof after);
-    c->who->total = total;
+    chat_who_more(c->s->chat, m);
 }
 
 /* The next page of c's /who once it has read the last one, if its flood
  * control has a line to spare; else its timer comes back for it. */
 static void who_next(conn *c)
 {
-    if (!c->who || !is_open(c) || conn_unsent(c))
+    if (!c->m.who || !is_open(c) || conn_unsent(c))
         return;
     if (!take_token(c)) {
         conn_rearm(c);
         return;
     }
-    if (who_page(c->s, &c->m, c->who->after, c->who->total)) {
-        free(c->who);
-        c->who = NULL;
-    }
+    chat_who_more(c->s->chat, &c->m);
 }
 
-static void cmd_nick(server *s, member *m, const char *arg, size_t len)
+/* /stats: the server's counters and each connection, for the console. */
+static void server_stats(void *ctx, member *m)
 {
-    const char *why;
-    char nick[NICK_MAX + 1];
-
-    if (len == 0) {
-        reply(m, dialect_notice(W_YOU_ARE "%s", m->nick));
-        return;
-    }
-    if ((why = text_nick_invalid(arg, len)) != NULL) {
-        size_t cl = text_clean(arg, len > 64 ? 64 : len, s->clean);
-        reply(m, dialect_error("invalid nick \"%.*s\": %s", (int)cl, s->clean, why));
-        return;
-    }
-    memcpy(nick, arg, len);
-    nick[len] = '\0';
-    member *other = room_find(s->room, nick, len);
-    if (other && other != m) {
-        reply(m, dialect_error("nick \"%s\" is in use", nick));
-        return;
-    }
-    if (strcmp(nick, m->nick) == 0) {
-        reply(m, dialect_notice(W_YOU_ARE_ALREADY "%s", nick));
-        return;
-    }
-    chunk *ch = dialect_renamed(m->nick, nick);
-    if (!is_console(s, m))
-        logmsg(s, "nick %s %s %s", member_addr(m), m->nick, nick);
-    room_rename(s->room, m, nick);
-    broadcast(s, ch, NULL);
-}
-
-static void cmd_msg(server *s, member *m, const char *arg, size_t len)
-{
-    const char *sp = memchr(arg, ' ', len);
-    if (!sp) {
-        reply(m, dialect_error("usage: /msg NICK TEXT"));
-        return;
-    }
-    size_t nlen = (size_t)(sp - arg);
-    const char *text = sp;
-    while (text < arg + len && *text == ' ')
-        text++;
-    size_t tlen = (size_t)(arg + len - text);
-    member *to = room_find(s->room, arg, nlen);
-    if (!to) {
-        size_t cl = text_clean(arg, nlen > 64 ? 64 : nlen, s->clean);
-        reply(m, dialect_error("no such nick \"%.*s\"", (int)cl, s->clean));
-        return;
-    }
-    size_t cl = text_clean(text, tlen, s->clean);
-    reply(to, dialect_private(m->nick, s->clean, cl));
-    reply(m, dialect_private_echo(to->nick, s->clean, cl));
-}
-
-static void cmd_stats(server *s, member *m, const char *arg, size_t len)
-{
-    (void)arg, (void)len;
+    server *s = ctx;
     char line[1024];
     if (!is_console(s, m)) {
-        reply(m, dialect_error("/stats is for the server console"));
+        chat_event ev = {.kind = EV_ERROR, .code = E_STATS_CONSOLE};
+        chat_tell(s->chat, m, &ev);
         return;
     }
     stats_line(s, line, sizeof line);
-    reply(m, dialect_notice("stats %s", line));
+    reply(m, dialect_notice("stats %s rooms=%zu", line, chat_rooms(s->chat)));
     /* Then each connection, as ss -tie and lsof -i would show it. */
     size_t shown = 0;
     for (fifo_link *k = s->conns.head; k; k = k->next) {
@@ -928,110 +773,39 @@ static void cmd_stats(server *s, member *m, const char *arg, size_t len)
         const char *who = (c->flags & C_JOINED)  ? c->m.nick
                           : (c->flags & C_AUTH) ? "(login)"
                                                 : "(handshake)";
-        reply(m, dialect_notice("conn %s %s%s in=%lluB/%llu out=%lluB/%llu", who, line,
-                                c->tp.ssl ? " tls=1" : "",
-                                (unsigned long long)c->bytes_in, (unsigned long long)c->lines_in,
-                                (unsigned long long)c->bytes_out, (unsigned long long)c->msgs_out));
+        reply(m, dialect_notice("conn %s %s%s in=%lluB/%llu out=%lluB/%llu rooms=%zu", who, line,
+                                c->tp.ssl ? " tls=1" : "", (unsigned long long)c->bytes_in,
+                                (unsigned long long)c->lines_in, (unsigned long long)c->bytes_out,
+                                (unsigned long long)c->msgs_out, c->m.nrooms));
     }
-    for (size_t i = 0; i < room_count(s->room) && shown <= STATS_CONNS_MAX; i++) {
-        member *u = room_member(s->room, i);
+    for (size_t i = 0; i < chat_members(s->chat) && shown <= STATS_CONNS_MAX; i++) {
+        member *u = chat_member(s->chat, i);
         if (u->kind != M_UDP)
             continue;
         shown++;
         udp_peer *p = as_udp(u);
-        reply(m, dialect_notice("udp %s peer=%s verified=%d in=%lluB/%llu out=%lluB/%llu", u->nick,
-                                p->addr_text + 4, p->verified, (unsigned long long)p->bytes_in,
-                                (unsigned long long)p->lines_in, (unsigned long long)p->bytes_out,
-                                (unsigned long long)p->msgs_out));
+        reply(m, dialect_notice("udp %s peer=%s verified=%d in=%lluB/%llu out=%lluB/%llu rooms=%zu",
+                                u->nick, p->addr_text + 4, p->verified,
+                                (unsigned long long)p->bytes_in, (unsigned long long)p->lines_in,
+                                (unsigned long long)p->bytes_out, (unsigned long long)p->msgs_out,
+                                u->nrooms));
     }
 }
 
-static void cmd_me(server *s, member *m, const char *arg, size_t len)
+static void server_log(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void server_log(void *ctx, const char *fmt, ...)
 {
-    size_t cl = text_clean(arg, len, s->clean);
-    broadcast(s, dialect_action(m->nick, s->clean, cl), m);
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n >= 0)
+        logmsg(ctx, "%s", line);
 }
 
-static void cmd_help(server *s, member *m, const char *arg, size_t len);
-
-static void cmd_hello(server *s, member *m, const char *arg, size_t len)
-{
-    (void)s, (void)arg, (void)len;
-    reply(m, dialect_notice(W_HI)); /* the course's hello/hi: hichat hello */
-}
-
-static void cmd_pass(server *s, member *m, const char *arg, size_t len)
-{
-    (void)arg, (void)len;
-    /* Never echoed, never sent to the room: a client that sends its
-     * password unasked (or twice) learns only that it is not needed. */
-    reply(m, dialect_error(s->password ? "you are already in" : "this room needs no password"));
-}
-
-/* The commands, in /help's order: what each takes (shown by /help and in
- * "usage:"), what it does (NULL: not listed), and whether it needs an
- * argument. Names are matched ignoring case. */
-typedef void cmd_fn(server *s, member *m, const char *arg, size_t len);
-static const struct command {
-    const char *name, *args, *help;
-    cmd_fn *fn;
-    int needs_arg;
-} commands[] = {
-    {"nick", "NAME", "change your nick (1-32 bytes, no spaces)", cmd_nick, 0},
-    {"msg", "NICK TEXT", "send TEXT to NICK alone", cmd_msg, 1},
-    {"me", "ACTION", "tell the room what you are doing", cmd_me, 1},
-    {"who", "", "list who is here", cmd_who, 0},
-    {"quit", "[REASON]", "leave", conn_quit, 0},
-    {"help", "", "this list", cmd_help, 0},
-    {"hello", "", "the server answers \"" W_NOTICE W_HI "\" (hichat hello)", cmd_hello, 0},
-    {"stats", "", NULL, cmd_stats, 0},
-    {"pass", "PASSWORD", NULL, cmd_pass, 0},
-};
-
-static void cmd_help(server *s, member *m, const char *arg, size_t len)
-{
-    char usage[48];
-    (void)s, (void)arg, (void)len;
-    reply(m, dialect_notice("commands:"));
-    for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
-        const struct command *c = &commands[i];
-        if (!c->help)
-            continue;
-        snprintf(usage, sizeof usage, "/%s%s%s", c->name, c->args[0] ? " " : "", c->args);
-        reply(m, dialect_notice("  %-16s %s", usage, c->help));
-    }
-    reply(m, dialect_notice("  %-16s %s", "//TEXT", "send a message that starts with /"));
-    reply(m, dialect_notice("anything else you type goes to everyone"));
-}
-
-/* One command line (without its leading '/'). */
-static void command(server *s, member *m, const char *line, size_t len)
-{
-    size_t nl = 0;
-    while (nl < len && line[nl] != ' ')
-        nl++;
-    const char *arg = line + nl;
-    size_t alen = len - nl;
-    while (alen > 0 && *arg == ' ')
-        arg++, alen--;
-    while (alen > 0 && arg[alen - 1] == ' ')
-        alen--;
-
-    for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
-        const struct command *c = &commands[i];
-        if (strlen(c->name) != nl || strncasecmp(line, c->name, nl) != 0)
-            continue;
-        if (c->needs_arg && alen == 0)
-            reply(m, dialect_error("usage: /%s %s", c->name, c->args));
-        else
-            c->fn(s, m, arg, alen);
-        return;
-    }
-    size_t cl = text_clean(line, nl > 64 ? 64 : nl, s->clean);
-    reply(m, dialect_error("unknown command \"/%.*s\"; type /help for the list", (int)cl, s->clean));
-}
-
-/* One complete line from member m (console or connection). */
+/* One complete line from member m (console, connection or UDP peer). */
 static void member_line(server *s, member *m, const char *line, size_t len)
 {
     if (len == 0)
@@ -1045,39 +819,57 @@ static void member_line(server *s, member *m, const char *line, size_t len)
     } else if (m->kind == M_UDP) {
         udp_announce(m);
     }
-    if (line[0] == '/' && !(len > 1 && line[1] == '/')) {
-        command(s, m, line + 1, len - 1);
-        return;
-    }
-    if (line[0] == '/')
-        line++, len--; /* "//x" is the message "/x" */
-    size_t cl = text_clean(line, len, s->clean);
-    broadcast(s, dialect_message(m->nick, s->clean, cl), m);
+    chat_input(s->chat, m, line, len);
 }
 
-static void conn_quit(server *s, member *m, const char *why, size_t len)
+/* "quit" or "quit: REASON" (cleaned, cut) into c->why_text. */
+static void set_quit_reason(conn *c, const char *why, size_t len)
 {
-    if (is_console(s, m)) {
-        server_shutdown(s);
+    server *s = c->s;
+    if (len == 0)
         return;
-    }
-    if (m->kind == M_UDP) {
-        udp_quit(s, m, why, len);
-        return;
-    }
+    if (len > QUIT_REASON_MAX)
+        len = QUIT_REASON_MAX; /* may cut a character: cleaning shows U+FFFD */
+    size_t cl = text_clean(why, len, s->clean);
+    free(c->why_text);
+    c->why_text = xmalloc(cl + 7);
+    memcpy(c->why_text, "quit: ", 6);
+    memcpy(c->why_text + 6, s->clean, cl);
+    c->why_text[6 + cl] = '\0';
+}
+
+static void conn_quit(member *m, const char *why, size_t len)
+{
     conn *c = as_conn(m);
-    reply(m, dialect_notice(W_BYE));
-    if (len > 0) {
-        if (len > QUIT_REASON_MAX)
-            len = QUIT_REASON_MAX; /* may cut a character: cleaning shows U+FFFD */
-        size_t cl = text_clean(why, len, s->clean);
-        c->why_text = xmalloc(cl + 7);
-        memcpy(c->why_text, "quit: ", 6);
-        memcpy(c->why_text + 6, s->clean, cl);
-        c->why_text[6 + cl] = '\0';
-    }
+    chat_event bye = {.kind = EV_NOTICE, .code = N_BYE};
+    chat_tell(c->s->chat, m, &bye);
+    set_quit_reason(c, why, len);
     conn_close(c, R_QUIT, 1);
 }
+
+static void console_quit(member *m, const char *why, size_t len)
+{
+    server *s = CONTAINER_OF(m, server, console);
+    (void)why, (void)len;
+    server_shutdown(s);
+}
+
+static const char *conn_addr(const member *m)
+{
+    return CONTAINER_OF(m, conn, m)->addr;
+}
+
+static const member_ops conn_ops = {
+    .deliver = conn_deliver,
+    .quit = conn_quit,
+    .who = conn_who,
+    .addr = conn_addr,
+};
+
+static const member_ops console_ops = {
+    .deliver = console_deliver,
+    .quit = console_quit,
+};
 
 /* An HTTP request line: "METHOD TARGET HTTP/d.d". */
 static int is_http_request(const char *line, size_t len)
@@ -1189,7 +981,7 @@ static void conn_rearm(conn *c)
     }
     if ((c->flags & C_OVER) && behind_due(c) < next)
         next = behind_due(c);
-    if (c->who && !conn_unsent(c) && token_due(c) < next)
+    if (c->m.who && !conn_unsent(c) && token_due(c) < next)
         next = token_due(c); /* the next page of /who */
     if (next == UINT64_MAX)
         loop_timer_cancel(s->l, &c->timer);
@@ -1203,8 +995,7 @@ static void announce_join(conn *c)
     if (c->flags & C_ANNOUNCED)
         return;
     c->flags |= C_ANNOUNCED;
-    if (tell_join(c->s, &c->m))
-        c->flags |= C_HEARD;
+    chat_announce(c->s->chat, &c->m);
 }
 
 /* Whether c's input waits out a wrong password's delay. */
@@ -1302,21 +1093,10 @@ static void throttle(conn *c)
 static void conn_enter(conn *c)
 {
     server *s = c->s;
-    char nick[NICK_MAX + 1];
-    size_t wl = strlen(c->want_nick);
-
-    if (wl && !room_find(s->room, c->want_nick, wl))
-        memcpy(nick, c->want_nick, wl + 1);
-    else
-        room_guest_nick(s->room, nick);
     c->flags |= C_JOINED;
-    room_join(s->room, &c->m, nick);
+    chat_enter(s->chat, &c->m, c->want_nick, 1);
     c->join_due_ms = loop_now(s->l) + JOIN_QUIET_MS;
-    size_t n = room_count(s->room);
-    reply(&c->m, dialect_welcome(nick, n));
-    if (wl && strcmp(nick, c->want_nick) != 0)
-        reply(&c->m, dialect_error("nick \"%s\" is in use", c->want_nick));
-    logmsg(s, "connect %s %s", c->addr, nick);
+    logmsg(s, "connect %s %s", c->addr, c->m.nick);
     conn_rearm(c);
 }
 
@@ -1371,30 +1151,24 @@ static void auth_try(conn *c, const char *pw, size_t len)
 static void gate_line(conn *c, const char *line, size_t len)
 {
     server *s = c->s;
-    size_t nl = 1;
+    chat_cmd cmd;
     s->st.lines_in++;
     c->lines_in++;
-    while (nl < len && line[nl] != ' ')
-        nl++;
-    const char *arg = nl < len ? line + nl + 1 : line + len;
-    size_t alen = (size_t)(line + len - arg);
-#define IS(name) (line[0] == '/' && nl == sizeof(name) && strncasecmp(line + 1, name, nl - 1) == 0)
-    if (IS("pass")) {
-        auth_try(c, arg, alen); /* as sent, spaces and all */
-    } else if (IS("nick")) {
+    if (dialect_text.parse(line, len, &cmd) < 0)
+        return;
+    switch (cmd.kind) {
+    case CMD_PASS: auth_try(c, cmd.text, cmd.len); break; /* as sent, spaces and all */
+    case CMD_NICK:
         /* hichat connect asks for its nick first thing: kept for joining. */
-        if (alen <= NICK_MAX && !text_nick_invalid(arg, alen)) {
-            memcpy(c->want_nick, arg, alen);
-            c->want_nick[alen] = '\0';
+        if (cmd.len <= NICK_MAX && !text_nick_invalid(cmd.text, cmd.len)) {
+            memcpy(c->want_nick, cmd.text, cmd.len);
+            c->want_nick[cmd.len] = '\0';
         }
-    } else if (IS("quit")) {
-        conn_quit(s, &c->m, arg, alen);
-    } else if (IS("hello")) {
-        cmd_hello(s, &c->m, arg, alen);
-    } else if (len > 0) {
-        reply(&c->m, dialect_error("this room needs a password: send /pass PASSWORD first"));
+        break;
+    case CMD_QUIT: conn_quit(&c->m, cmd.text, cmd.len); break;
+    case CMD_HELLO: reply(&c->m, dialect_text.encode(&(chat_event){.kind = EV_NOTICE, .code = N_HI}, 0)); break;
+    default: reply(&c->m, dialect_error("this room needs a password: send /pass PASSWORD first"));
     }
-#undef IS
 }
 
 /* One line from a connection: to the gate or to the room. */
@@ -1430,7 +1204,7 @@ static void conn_input(conn *c, const char *data, size_t len)
                   dialect_error("line too long (max %zu bytes); discarded", s->opt.max_line));
             continue;
         }
-        if (ll > 0 && !room_open(s)) {
+        if (ll > 0 && !conn_takes(c)) {
             pos = (size_t)(line - data);
             parked = 1;
             break;
@@ -1568,7 +1342,7 @@ static void conn_timer(loop *l, loop_timer *t)
     if (c->inlen > 0 && !c->fr.discarding && !(c->flags & C_PARKED) &&
         now >= c->last_byte_ms + QUIET_PAUSE_MS) {
         /* The quiet pause is over: what waits is a line (see protocol.md). */
-        if (!room_open(s)) {
+        if (!conn_takes(c)) {
             park(c);
             conn_rearm(c);
             return;
@@ -1674,7 +1448,7 @@ static void conn_readable(conn *c)
         }
         return;
     }
-    if (s->parked.head || !room_open(s)) {
+    if (s->parked.head || !conn_takes(c)) {
         /* The room has taken its share of this pass, or others were put
          * off first: wait in line, and read nothing meanwhile. */
         park(c);
@@ -1877,7 +1651,8 @@ static void adopt(server *s, int fd, const struct sockaddr *peer, int tls)
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     outq_init(&c->out);
     loop_timer_init(&c->timer, conn_timer);
-    c->m.deliver = conn_deliver;
+    c->m.ops = &conn_ops;
+    c->m.dialect = &dialect_text;
     c->m.kind = M_CONN;
     bucket_init(&c->flood, &s->flood, loop_now(s->l));
     c->join_due_ms = UINT64_MAX; /* set on joining */
@@ -1988,15 +1763,6 @@ static void on_accept(loop *l, int lfd, void *data, int mask)
 #define UDP_TOKEN_BYTES 16
 #define UDP_TOKEN_LEN   (2 * UDP_TOKEN_BYTES)
 
-static const char *member_addr(member *m)
-{
-    switch (m->kind) {
-    case M_CONN: return as_conn(m)->addr;
-    case M_UDP: return as_udp(m)->addr_text;
-    default: return "console";
-    }
-}
-
 static size_t udp_slot(const server *s, const struct sockaddr *sa, socklen_t len)
 {
     /* FNV-1a from a random seed: chains cannot be aimed at. */
@@ -2054,7 +1820,7 @@ static void udp_announce(member *m)
     if (p->announced)
         return;
     p->announced = 1;
-    p->heard = tell_join(p->s, m);
+    chat_announce(p->s->chat, m);
 }
 
 /* Forgets p; a member leaves the room for reason why (text). Never called
@@ -2076,12 +1842,11 @@ static void udp_forget(udp_peer *p, enum reason why, const char *text)
         free(p);
         return;
     }
-    room_leave(s->room, &p->m);
     ipcount_del(s->ips, &p->ip);
     s->nopen--;
     s->st.left[why]++;
     logmsg(s, "disconnect %s %s (%s)", p->addr_text, p->m.nick, text);
-    tell_leave(s, &p->m, p->heard, text);
+    chat_leave(s->chat, &p->m, text, strlen(text));
     free(p);
 }
 
@@ -2092,17 +1857,46 @@ static void udp_idle(loop *l, loop_timer *t)
     udp_forget(p, R_TIMEOUT, "no datagram in time");
 }
 
-static void udp_quit(server *s, member *m, const char *why, size_t len)
+static void udp_quit(member *m, const char *why, size_t len)
 {
     udp_peer *p = as_udp(m);
+    server *s = p->s;
     char text[QUIT_REASON_MAX + 8] = "quit";
-    reply(m, dialect_notice(W_BYE));
+    chat_event bye = {.kind = EV_NOTICE, .code = N_BYE};
+    chat_tell(s->chat, m, &bye);
     if (len > 0) {
         size_t cl = text_clean(why, len > QUIT_REASON_MAX ? QUIT_REASON_MAX : len, s->clean);
         snprintf(text, sizeof text, "quit: %.*s", (int)cl, s->clean);
     }
     udp_forget(p, R_QUIT, text);
 }
+
+/* /who for a UDP member: no queue to pace by, so the pages go at once
+ * while its flood control has lines to spare for them, and the list says
+ * so where it stops. */
+static void udp_who(member *m)
+{
+    udp_peer *p = as_udp(m);
+    server *s = p->s;
+    while (!chat_who_more(s->chat, m)) {
+        if (!bucket_take(&p->flood, &s->flood, loop_now(s->l))) {
+            chat_who_stop(s->chat, m);
+            return;
+        }
+    }
+}
+
+static const char *udp_addr(const member *m)
+{
+    return CONTAINER_OF(m, udp_peer, m)->addr_text;
+}
+
+static const member_ops udp_ops = {
+    .deliver = udp_deliver,
+    .quit = udp_quit,
+    .who = udp_who,
+    .addr = udp_addr,
+};
 
 /* A candidate for the address: its first datagram made it. */
 static udp_peer *udp_new(server *s, const struct sockaddr *sa, socklen_t len)
@@ -2138,7 +1932,8 @@ static udp_peer *udp_new(server *s, const struct sockaddr *sa, socklen_t len)
     net_addr_str(sa, len, p->addr_text + 4, sizeof p->addr_text - 4);
     memcpy(p->addr_text, "udp:", 4);
     loop_timer_init(&p->idle, udp_idle);
-    p->m.deliver = udp_deliver;
+    p->m.ops = &udp_ops;
+    p->m.dialect = &dialect_text;
     p->m.kind = M_UDP;
     size_t k = udp_slot(s, sa, len);
     p->hnext = s->ub[k];
@@ -2168,7 +1963,6 @@ static void udp_ask_token(udp_peer *p)
 static int udp_admit(udp_peer *p)
 {
     server *s = p->s;
-    char nick[NICK_MAX + 1];
     const char *why = NULL;
     char text[96];
     if ((long)s->nopen >= s->opt.max_clients) {
@@ -2195,15 +1989,8 @@ static int udp_admit(udp_peer *p)
     s->st.accepted++;
     if (s->nopen > s->st.peak)
         s->st.peak = s->nopen;
-    size_t wl = strlen(p->want_nick);
-    if (wl && !room_find(s->room, p->want_nick, wl))
-        memcpy(nick, p->want_nick, wl + 1);
-    else
-        room_guest_nick(s->room, nick);
-    room_join(s->room, &p->m, nick);
-    logmsg(s, "connect %s %s", p->addr_text, nick);
-    size_t n = room_count(s->room);
-    reply(&p->m, dialect_welcome(nick, n));
+    chat_enter(s->chat, &p->m, p->want_nick, 1);
+    logmsg(s, "connect %s %s", p->addr_text, p->m.nick);
     udp_announce(&p->m);
     return 0;
 }
@@ -2211,17 +1998,23 @@ static int udp_admit(udp_peer *p)
 /* "/join [TOKEN]": the token proves the peer receives at its address.
  * Returns 0 when p is a member, 1 when it was asked for the token (again),
  * -1 when it was turned away and forgotten. */
-static int udp_join(udp_peer *p, const char *arg, size_t len)
+/* Whether arg[0..len) (spaces around it allowed) is p's token. */
+static int udp_token_ok(const udp_peer *p, const char *arg, size_t len)
 {
     char tok[UDP_TOKEN_LEN + 1];
-    if (p->verified)
-        return 0;
     udp_token(p->s, p, tok);
     while (len > 0 && *arg == ' ')
         arg++, len--;
     while (len > 0 && arg[len - 1] == ' ')
         len--;
-    if (len == UDP_TOKEN_LEN && CRYPTO_memcmp(arg, tok, UDP_TOKEN_LEN) == 0)
+    return len == UDP_TOKEN_LEN && CRYPTO_memcmp(arg, tok, UDP_TOKEN_LEN) == 0;
+}
+
+static int udp_join(udp_peer *p, const char *arg, size_t len)
+{
+    if (p->verified)
+        return 0;
+    if (udp_token_ok(p, arg, len))
         return udp_admit(p);
     udp_ask_token(p);
     return 1;
@@ -2248,7 +2041,9 @@ static void udp_lines(udp_peer *p, const char *data, size_t len)
         len -= step;
         if (ll == 0)
             continue; /* an empty line: a keepalive */
-        if (is_cmd(line, ll, "/join")) {
+        /* "/join TOKEN" proves the address (a member may send it again);
+         * a member's "/join #room" is for the chat. */
+        if (is_cmd(line, ll, "/join") && (!p->verified || udp_token_ok(p, line + 5, ll - 5))) {
             if (udp_join(p, line + 5, ll - 5) != 0)
                 return; /* asked again, or forgotten */
             continue;
@@ -2387,7 +2182,8 @@ void server_shutdown(server *s)
     logmsg(s, "shutting down");
     close_listeners(s);
     loop_timer_cancel(s->l, &s->accept_timer);
-    broadcast(s, dialect_notice(W_SHUTDOWN), NULL);
+    chat_notice_all(s->chat, N_SHUTDOWN);
+    chat_quiet(s->chat);
     for (fifo_link *k = s->conns.head; k; k = k->next)
         conn_close(CONTAINER_OF(k, conn, link), R_SHUTDOWN, 1);
     udp_forget_all(s);
@@ -2440,6 +2236,9 @@ void server_defaults(server_opts *o)
     o->udp = 0;
     o->udp_timeout = DEFAULT_UDP_TIMEOUT;
     o->announce_max = DEFAULT_ANNOUNCE_MAX;
+    o->default_room = DEFAULT_ROOM;
+    o->max_rooms = DEFAULT_MAX_ROOMS;
+    o->max_joined = DEFAULT_MAX_JOINED;
 }
 
 server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
@@ -2461,7 +2260,16 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
         RAND_bytes(s->udp_key, (int)sizeof s->udp_key);
     if (getrandom(&s->udp_seed, sizeof s->udp_seed, 0) != (ssize_t)sizeof s->udp_seed)
         RAND_bytes((unsigned char *)&s->udp_seed, (int)sizeof s->udp_seed);
-    s->room = room_new();
+    chat_opts co = {
+        .default_room = s->opt.default_room,
+        .max_rooms = (size_t)s->opt.max_rooms,
+        .max_joined = (size_t)s->opt.max_joined,
+        .announce_max = (size_t)s->opt.announce_max,
+        .max_line = s->opt.max_line,
+        .has_password = s->opt.password_file != NULL,
+    };
+    chat_hooks hooks = {.ctx = s, .stats = server_stats, .log = server_log};
+    s->chat = chat_new(&co, &hooks);
     s->ips = ipcount_new();
     s->scratch = xmalloc(READ_SIZE + s->opt.max_line + 2);
     s->clean = xmalloc(TEXT_CLEAN_MAX(s->opt.max_line + 2));
@@ -2473,9 +2281,10 @@ server *server_new(loop *l, const server_opts *opt, int out_fd, int log_fd)
     loop_before_sleep_add(l, before_sleep, s); /* (the first: cannot fail) */
     s->log_o = out_new(l, log_fd, CONSOLE_QUEUE);
     s->stdout_o = out_new(l, out_fd, CONSOLE_QUEUE);
-    s->console.deliver = console_deliver;
+    s->console.ops = &console_ops;
+    s->console.dialect = &dialect_text;
     s->console.kind = M_CONSOLE;
-    room_join(s->room, &s->console, opt->nick);
+    chat_enter(s->chat, &s->console, opt->nick, 0);
     return s;
 }
 
@@ -2519,7 +2328,7 @@ void server_free(server *s)
     }
     if (s->spare_fd >= 0)
         close(s->spare_fd);
-    room_free(s->room);
+    chat_free(s->chat);
     ipcount_free(s->ips);
     SSL_CTX_free(s->tls);
     if (s->password) {

@@ -35,8 +35,11 @@ typedef struct {
     const char *unix_path; /* also listen on this Unix socket, or NULL */
     int udp;               /* also a UDP room on bind:port */
     long udp_timeout;      /* s of silence after which a UDP peer is forgotten */
-    long announce_max;     /* joins and leaves are told while the room has at
+    long announce_max;     /* joins and leaves are told while a room has at
                               most this many members; 0: always */
+    const char *default_room; /* everyone is in it on connecting */
+    long max_rooms;        /* rooms on the server */
+    long max_joined;       /* rooms one member may be in */
     long max_clients;      /* 0: derive from RLIMIT_NOFILE */
     long max_per_ip;       /* connections from one address; 0: no limit */
     size_t max_line;       /* longest line accepted, bytes */

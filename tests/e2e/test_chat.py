@@ -327,20 +327,28 @@ def test_help_lists_every_command_and_usage_errors_name_the_arguments():
     a = srv.client()
     a.greeting()
     a.sendline("/help")
-    lines = [a.read_line() for _ in range(10)]
+    # Rooms added /join, /part, /switch, /rooms and /topic, /who and /msg
+    # take a room, the column grew for "/part [#ROOM] [REASON]", and a plain
+    # line goes to the current room (issue 14).
+    lines = [a.read_line() for _ in range(15)]
     check(lines == [
         "*** commands:",
-        "***   /nick NAME       change your nick (1-32 bytes, no spaces)",
-        "***   /msg NICK TEXT   send TEXT to NICK alone",
-        "***   /me ACTION       tell the room what you are doing",
-        "***   /who             list who is here",
-        "***   /quit [REASON]   leave",
-        "***   /help            this list",
-        '***   /hello           the server answers "*** hi" (hichat hello)',
-        "***   //TEXT           send a message that starts with /",
-        "*** anything else you type goes to everyone"], "the list: %r" % lines)
-    for cmd, usage in (("/me", "! usage: /me ACTION"), ("/MSG", "! usage: /msg NICK TEXT"),
-                       ("/msg bob", "! usage: /msg NICK TEXT")):
+        "***   /join #ROOM            join a room (making it if need be) and talk there",
+        "***   /part [#ROOM] [REASON] leave a room (default: the current one)",
+        "***   /switch #ROOM          talk in another of your rooms",
+        "***   /rooms                 list the rooms",
+        "***   /topic [#ROOM|TEXT|-]  show the topic, set it, or clear it (-)",
+        "***   /who [#ROOM]           list who is in a room",
+        "***   /nick NAME             change your nick (1-32 bytes, no spaces)",
+        "***   /msg NICK|#ROOM TEXT   send TEXT to NICK alone, or to a room of yours",
+        "***   /me ACTION             tell the room what you are doing",
+        "***   /quit [REASON]         leave",
+        "***   /help                  this list",
+        '***   /hello                 the server answers "*** hi" (hichat hello)',
+        "***   //TEXT                 send a message that starts with /",
+        "*** anything else you type goes to your current room"], "the list: %r" % lines)
+    for cmd, usage in (("/me", "! usage: /me ACTION"), ("/MSG", "! usage: /msg NICK|#ROOM TEXT"),
+                       ("/msg bob", "! usage: /msg NICK|#ROOM TEXT"), ("/join", "! usage: /join #ROOM")):
         a.sendline(cmd)
         a.expect(usage)
     a.sendline("/Hello")

@@ -36,6 +36,7 @@ void test_buf(void);
 void test_outq(void);
 void test_text(void);
 void test_room(void);
+void test_chat(void);
 void test_loop(void);
 void test_ipcount(void);
 void test_trace(void);

@@ -23,6 +23,7 @@ int main(void)
     run("outq", test_outq);
     run("text", test_text);
     run("room", test_room);
+    run("chat", test_chat);
     run("loop", test_loop);
     run("ipcount", test_ipcount);
     run("access", test_access);
