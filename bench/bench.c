@@ -194,7 +194,7 @@ static uint64_t server_cpu_ns(void)
     return ns;
 }
 
-/* A field of /proc/PID/status in KiB ("VmRSS:"), or 0 without --pid. */
+/* A number field of /proc/PID/status ("VmRSS:", in KiB), or 0 without --pid. */
 static long server_status_kib(const char *field)
 {
     if (B.pid <= 0)
@@ -222,6 +222,14 @@ static long server_rss_kib(void)
 static long server_hwm_kib(void)
 {
     return server_status_kib("VmHWM:");
+}
+
+/* How often the server was taken off its CPU while it could run: on a
+ * machine shared with other work, the steps where that happened often are
+ * the ones whose latency is not the server's. */
+static long server_preempted(void)
+{
+    return server_status_kib("nonvoluntary_ctxt_switches:");
 }
 
 static void resolve(void)
@@ -764,6 +772,7 @@ typedef struct {
     uint64_t msgs, expected, got, lost;
     uint64_t p50, p90, p99, p999, max;
     int dropped, backlog, ok;
+    long preempted;
 } result;
 
 static result run_step(double rate)
@@ -781,6 +790,7 @@ static result run_step(double rate)
         total = 1;
     double gap = 1e9 / rate;
     uint64_t cpu0 = server_cpu_ns();
+    long pre0 = server_preempted();
     double gen0 = cpu_self_s();
     uint64_t t0 = now_ns() + 1000000u, k = 0;
     B.last_delivery_ns = t0;
@@ -820,6 +830,7 @@ static result run_step(double rate)
     while (B.recv[B.step] < r.expected && now_ns() < end && B.dropped == dropped0)
         poll_once(10000000);
     uint64_t cpu1 = server_cpu_ns();
+    r.preempted = server_preempted() - pre0;
     double gen1 = cpu_self_s();
     double wall = (double)(B.last_delivery_ns - t0) / 1e9;
     if (wall < B.seconds)
@@ -847,11 +858,12 @@ static result run_step(double rate)
     printf("step target=%s members=%d%s rate=%.0f msgs=%" PRIu64 " expected=%" PRIu64
            " delivered=%" PRIu64 "%s lost=%" PRIu64 " dropped=%d delivered_per_s=%.0f"
            " p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f"
-           " server_cpu=%.2f server_ns_per_delivery=%.1f gen_cpu=%.2f ok=%d%s\n",
+           " server_cpu=%.2f server_ns_per_delivery=%.1f server_preempted=%ld gen_cpu=%.2f"
+           " ok=%d%s\n",
            target_name(), B.members, B.layout, rate, r.msgs, r.expected, r.got, tagged, r.lost,
            r.dropped, r.delivered_per_s, (double)r.p50 / 1e3, (double)r.p90 / 1e3,
            (double)r.p99 / 1e3, (double)r.p999 / 1e3, (double)r.max / 1e3, r.server_cpu,
-           r.cpu_ns_per_delivery, r.gen_cpu, r.ok,
+           r.cpu_ns_per_delivery, r.preempted, r.gen_cpu, r.ok,
            r.backlog ? " (the server stopped reading the senders)" : "");
     fflush(stdout);
     /* A pause between steps, so one step's backlog does not start the next. */
