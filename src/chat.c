@@ -14,6 +14,8 @@
 #define WHO_PAGE 4096
 /* A name or nick quoted back in an error is cut to this many bytes. */
 #define QUOTE_MAX 64
+/* A /part reason is cut to this many bytes, as a /quit reason is. */
+#define REASON_MAX 160
 
 struct who_cursor {
     char room[ROOM_NAME_SIZE]; /* the room listed (found again per page) */
@@ -27,7 +29,7 @@ struct chat {
     rooms *rooms;
     nicks *nicks;
     room *lobby;
-    char *clean; /* TEXT_CLEAN_MAX(max_line) bytes */
+    char *clean;        /* TEXT_CLEAN_MAX(max_line) bytes */
     unsigned long mark; /* fan-out generation */
     unsigned long pass;
     size_t fanout;
@@ -179,8 +181,8 @@ static void tell_error(chat *ch, member *m, enum error code)
 }
 
 /* An error quoting what the member typed, cleaned and cut. */
-static void tell_error_quoting(chat *ch, member *m, enum error code, const char *what,
-                               size_t len, const char *why)
+static void tell_error_quoting(chat *ch, member *m, enum error code, const char *what, size_t len,
+                               const char *why)
 {
     size_t cl = text_clean(what, len > QUOTE_MAX ? QUOTE_MAX : len, ch->clean);
     chat_event ev = {.kind = EV_ERROR, .code = code, .text = ch->clean, .len = cl, .arg = why};
@@ -229,8 +231,8 @@ static void tell_join(chat *ch, seat *k, int older_only)
 {
     if (!announces(ch, room_count(k->room)))
         return;
-    chat_event ev = {.kind = EV_JOIN, .room = room_name(k->room), .from = k->m->nick,
-                     .time_ms = wall_ms()};
+    chat_event ev = {
+        .kind = EV_JOIN, .room = room_name(k->room), .from = k->m->nick, .time_ms = wall_ms()};
     fanout(ch, k->room, &ev, k->m, older_only ? k : NULL);
     k->heard = 1;
 }
@@ -253,8 +255,8 @@ void chat_leave(chat *ch, member *m, const char *why, size_t len)
 {
     free(m->who);
     m->who = NULL;
-    chat_event ev = {.kind = EV_QUIT, .from = m->nick, .text = why, .len = len,
-                     .time_ms = wall_ms()};
+    chat_event ev = {
+        .kind = EV_QUIT, .from = m->nick, .text = why, .len = len, .time_ms = wall_ms()};
     int told = 0;
     for (size_t i = 0; i < m->nrooms && !told; i++)
         told = hears_leave(ch, m->rooms[i]);
@@ -331,8 +333,12 @@ static seat *my_room(chat *ch, member *m, const char *arg, size_t len)
 static void say(chat *ch, member *m, seat *k, enum ev_kind kind, const char *text, size_t len)
 {
     size_t cl = text_clean(text, len, ch->clean);
-    chat_event ev = {.kind = kind, .room = room_name(k->room), .from = m->nick,
-                     .text = ch->clean, .len = cl, .time_ms = wall_ms()};
+    chat_event ev = {.kind = kind,
+                     .room = room_name(k->room),
+                     .from = m->nick,
+                     .text = ch->clean,
+                     .len = cl,
+                     .time_ms = wall_ms()};
     fanout(ch, k->room, &ev, m, NULL);
 }
 
@@ -350,8 +356,12 @@ static void cmd_msg(chat *ch, member *m, const chat_cmd *c)
         return;
     }
     size_t cl = text_clean(c->text, c->len, ch->clean);
-    chat_event ev = {.kind = EV_PRIVATE, .from = m->nick, .to = to->nick, .text = ch->clean,
-                     .len = cl, .time_ms = wall_ms()};
+    chat_event ev = {.kind = EV_PRIVATE,
+                     .from = m->nick,
+                     .to = to->nick,
+                     .text = ch->clean,
+                     .len = cl,
+                     .time_ms = wall_ms()};
     chat_tell(ch, to, &ev);
     ev.n = 1; /* the sender's copy */
     chat_tell(ch, m, &ev);
@@ -423,7 +433,10 @@ static void cmd_join(chat *ch, member *m, const char *arg, size_t len)
     const char *by;
     const char *topic = room_topic(r, &by, NULL);
     if (topic) {
-        chat_event t = {.kind = EV_TOPIC_IS, .room = room_name(r), .from = by, .text = topic,
+        chat_event t = {.kind = EV_TOPIC_IS,
+                        .room = room_name(r),
+                        .from = by,
+                        .text = topic,
                         .len = strlen(topic)};
         chat_tell(ch, m, &t);
     }
@@ -438,9 +451,13 @@ static void cmd_part(chat *ch, member *m, const chat_cmd *c)
     char name[ROOM_NAME_SIZE];
     snprintf(name, sizeof name, "%s", room_name(r)); /* r may go with m */
     if (hears_leave(ch, k)) {
-        size_t cl = text_clean(c->text, c->len > TOPIC_MAX ? TOPIC_MAX : c->len, ch->clean);
-        chat_event ev = {.kind = EV_PART, .room = name, .from = m->nick, .text = ch->clean,
-                         .len = cl, .time_ms = wall_ms()};
+        size_t cl = text_clean(c->text, c->len > REASON_MAX ? REASON_MAX : c->len, ch->clean);
+        chat_event ev = {.kind = EV_PART,
+                         .room = name,
+                         .from = m->nick,
+                         .text = ch->clean,
+                         .len = cl,
+                         .time_ms = wall_ms()};
         fanout(ch, r, &ev, m, NULL);
     }
     room_part(ch->rooms, k);
@@ -470,8 +487,10 @@ static void cmd_rooms(chat *ch, member *m)
         size_t k = rooms_page(ch->rooms, after, batch, want < 64 ? want : 64);
         for (size_t i = 0; i < k; i++) {
             const char *topic = room_topic(batch[i], NULL, NULL);
-            chat_event ev = {.kind = EV_ROOM, .room = room_name(batch[i]),
-                             .n = room_count(batch[i]), .text = topic,
+            chat_event ev = {.kind = EV_ROOM,
+                             .room = room_name(batch[i]),
+                             .n = room_count(batch[i]),
+                             .text = topic,
                              .len = topic ? strlen(topic) : 0};
             chat_tell(ch, m, &ev);
         }
@@ -490,45 +509,48 @@ static void show_topic(chat *ch, member *m, room *r)
 {
     const char *by;
     const char *topic = room_topic(r, &by, NULL);
-    chat_event ev = {.kind = EV_TOPIC_IS, .room = room_name(r), .from = by, .text = topic,
+    chat_event ev = {.kind = EV_TOPIC_IS,
+                     .room = room_name(r),
+                     .from = by,
+                     .text = topic,
                      .len = topic ? strlen(topic) : 0};
     chat_tell(ch, m, &ev);
 }
 
-/* The longest prefix of s[0..len) of at most max bytes that does not cut a
- * UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    return max;
-}
-
+/* /topic [#ROOM] [TEXT|-]: any room's topic may be read; one's own rooms'
+ * set. */
 static void cmd_topic(chat *ch, member *m, const chat_cmd *c)
 {
-    if (c->tlen > 0) {
+    if (c->tlen > 0 && c->len == 0) {
         room *r = room_named(ch, m, c->target, c->tlen);
         if (r)
             show_topic(ch, m, r);
         return;
     }
-    seat *k = my_room(ch, m, NULL, 0);
+    seat *k = my_room(ch, m, c->target, c->tlen);
     if (!k)
         return;
     if (c->len == 0) {
         show_topic(ch, m, k->room);
         return;
     }
+    if (c->len > TOPIC_MAX) {
+        chat_event ev = {.kind = EV_ERROR, .code = E_TOPIC_TOO_LONG, .n = TOPIC_MAX};
+        chat_tell(ch, m, &ev);
+        return;
+    }
     int clear = c->len == 1 && c->text[0] == '-';
     size_t cl = 0;
     if (!clear)
-        cl = text_clean(c->text, utf8_cut(c->text, c->len, TOPIC_MAX), ch->clean);
+        cl = text_clean(c->text, c->len, ch->clean);
     uint64_t now = wall_ms();
     room_set_topic(k->room, clear ? NULL : ch->clean, cl, m->nick, now);
-    chat_event ev = {.kind = EV_TOPIC, .room = room_name(k->room), .from = m->nick,
-                     .text = ch->clean, .len = cl, .time_ms = now};
+    chat_event ev = {.kind = EV_TOPIC,
+                     .room = room_name(k->room),
+                     .from = m->nick,
+                     .text = ch->clean,
+                     .len = cl,
+                     .time_ms = now};
     fanout(ch, k->room, &ev, NULL, NULL);
 }
 
@@ -647,8 +669,8 @@ void chat_do(chat *ch, member *m, const chat_cmd *c)
         break;
     case CMD_PASS: tell_error(ch, m, ch->opt.has_password ? E_ALREADY_IN : E_NO_PASSWORD); break;
     case CMD_USAGE: {
-        chat_event ev = {.kind = EV_ERROR, .code = E_USAGE, .text = c->name, .len = c->nlen,
-                         .arg = c->name};
+        chat_event ev = {
+            .kind = EV_ERROR, .code = E_USAGE, .text = c->name, .len = c->nlen, .arg = c->name};
         chat_tell(ch, m, &ev);
         break;
     }
@@ -685,14 +707,21 @@ void chat_new_pass(chat *ch)
     ch->fanout = 0;
 }
 
-size_t chat_room_load(const chat *ch, const member *m, size_t *members)
+size_t chat_room_load(const chat *ch, const member *m, size_t *members, size_t *over)
 {
     if (!m->cur) {
-        *members = 0;
+        *members = *over = 0;
         return 0;
     }
     *members = room_count(m->cur->room);
+    *over = room_nover(m->cur->room);
     return room_pass_bytes(m->cur->room, ch->pass);
+}
+
+void chat_set_over(chat *ch, member *m, int over)
+{
+    (void)ch;
+    room_member_over(m, over);
 }
 
 size_t chat_fanout(const chat *ch)

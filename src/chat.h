@@ -16,9 +16,9 @@
 #include "nicks.h"
 #include "room.h"
 
-#define DEFAULT_ROOM        "#lobby"
-#define DEFAULT_MAX_ROOMS   1000
-#define DEFAULT_MAX_JOINED  32
+#define DEFAULT_ROOM       "#lobby"
+#define DEFAULT_MAX_ROOMS  1000
+#define DEFAULT_MAX_JOINED 32
 /* /rooms lists at most this many rooms. */
 #define ROOMS_LIST_MAX 200
 
@@ -79,9 +79,12 @@ void chat_quiet(chat *ch);
 
 /* Loop passes: what one pass has queued, for the server's input budget. */
 void chat_new_pass(chat *ch);
-/* Bytes queued to each member of m's current room in this pass, and how
- * many members it has (0 and 0 when m is in no room). */
-size_t chat_room_load(const chat *ch, const member *m, size_t *members);
+/* Bytes queued to each member of m's current room in this pass, how many
+ * members it has and how many of them are over their queue's bound (all 0
+ * when m is in no room). */
+size_t chat_room_load(const chat *ch, const member *m, size_t *members, size_t *over);
+/* m's queue went over its bound (over), or came back under. */
+void chat_set_over(chat *ch, member *m, int over);
 /* Bytes queued across every recipient in this pass. */
 size_t chat_fanout(const chat *ch);
 

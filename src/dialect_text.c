@@ -23,7 +23,7 @@ static const struct command {
     {"part", "[#ROOM] [REASON]", "leave a room (default: the current one)", CMD_PART, 0},
     {"switch", "#ROOM", "talk in another of your rooms", CMD_SWITCH, 1},
     {"rooms", "", "list the rooms", CMD_ROOMS, 0},
-    {"topic", "[#ROOM|TEXT|-]", "show the topic, set it, or clear it (-)", CMD_TOPIC, 0},
+    {"topic", "[#ROOM] [TEXT]", "show or set a room's topic (- clears it)", CMD_TOPIC, 0},
     {"who", "[#ROOM]", "list who is in a room", CMD_WHO, 0},
     {"nick", "NAME", "change your nick (1-32 bytes, no spaces)", CMD_NICK, 0},
     {"msg", "NICK|#ROOM TEXT", "send TEXT to NICK alone, or to a room of yours", CMD_MSG, 1},
@@ -109,7 +109,8 @@ static int text_parse(const char *line, size_t len, chat_cmd *out)
     case CMD_SWITCH:
     case CMD_WHO:
         split_word(arg, alen, out);
-        out->text = arg + alen; /* the rest is ignored */
+        if (out->len > 0) /* one room at a time: nothing is ignored unsaid */
+            out->kind = CMD_USAGE;
         out->len = 0;
         break;
     case CMD_PART:
@@ -121,10 +122,9 @@ static int text_parse(const char *line, size_t len, chat_cmd *out)
         }
         break;
     case CMD_TOPIC:
-        /* One word naming a room shows its topic; anything else sets it. */
-        if (alen > 0 && arg[0] == W_ROOM_PREFIX && !memchr(arg, ' ', alen)) {
-            out->target = arg;
-            out->tlen = alen;
+        /* "#ROOM [TEXT]" is about that room; else TEXT is for the current. */
+        if (alen > 0 && arg[0] == W_ROOM_PREFIX) {
+            split_word(arg, alen, out);
         } else {
             out->text = arg;
             out->len = alen;
@@ -258,7 +258,9 @@ static void error_text(line *l, const chat_event *ev)
     case E_UNKNOWN:
         putf(l, "unknown command \"/%.*s\"; type /help for the list", (int)ev->len, ev->text);
         break;
-    case E_NICK_INVALID: putf(l, "invalid nick \"%.*s\": %s", (int)ev->len, ev->text, ev->arg); break;
+    case E_NICK_INVALID:
+        putf(l, "invalid nick \"%.*s\": %s", (int)ev->len, ev->text, ev->arg);
+        break;
     case E_NICK_IN_USE: putf(l, "nick \"%.*s\" is in use", (int)ev->len, ev->text); break;
     case E_NO_SUCH_NICK: putf(l, "no such nick \"%.*s\"", (int)ev->len, ev->text); break;
     case E_ROOM_INVALID:
@@ -276,6 +278,32 @@ static void error_text(line *l, const chat_event *ev)
     case E_STATS_CONSOLE: puts0(l, "/stats is for the server console"); break;
     case E_NO_PASSWORD: puts0(l, "this room needs no password"); break;
     case E_ALREADY_IN: puts0(l, "you are already in"); break;
+    case E_LINE_TOO_LONG: putf(l, "line too long (max %zu bytes); discarded", ev->n); break;
+    case E_SLOW_DOWN:
+        putf(l, "slow down: more than %zu lines a second; your lines are held back", ev->n);
+        break;
+    case E_FLOODING: putf(l, "flooding: held back for %zu s; disconnecting", ev->n); break;
+    case E_LINE_TIMEOUT: putf(l, "line not finished within %zu s; closing", ev->n); break;
+    case E_FELL_BEHIND:
+        putf(l, "you fell too far behind: over %zu bytes unread; disconnecting", ev->n);
+        break;
+    case E_BINARY: puts0(l, "this port speaks UTF-8 text lines; closing"); break;
+    case E_NOT_TLS:
+        puts0(l, "this port speaks TLS: hichat connect --tls, ncat --ssl or openssl s_client");
+        break;
+    case E_NEED_PASSWORD: puts0(l, "this room needs a password: send /pass PASSWORD first"); break;
+    case E_WRONG_PASSWORD:
+        if (ev->n)
+            putf(l, W_WRONG_PASSWORD "; closing after %zu tries", ev->n);
+        else
+            puts0(l, W_WRONG_PASSWORD);
+        break;
+    case E_LOCKED_OUT:
+        putf(l, "too many wrong passwords from your address; locked out for %zu s", ev->n);
+        break;
+    case E_LOGIN_TIMEOUT: putf(l, "no password within %zu s; closing", ev->n); break;
+    case E_REFUSED: putf(l, "%s; try again later", ev->arg); break;
+    case E_TOPIC_TOO_LONG: putf(l, "topic too long (max %zu bytes); not set", ev->n); break;
     }
 }
 
@@ -287,8 +315,15 @@ static void notice_text(line *l, const chat_event *ev)
     case N_SHUTDOWN: puts0(l, W_SHUTDOWN); break;
     case N_YOU_ARE: putf(l, W_YOU_ARE "%s", ev->from); break;
     case N_YOU_ARE_ALREADY: putf(l, W_YOU_ARE_ALREADY "%s", ev->from); break;
-    case N_WHO_MORE: putf(l, "... the list goes on after %s: ask again in a while", ev->from); break;
+    case N_WHO_MORE:
+        putf(l, "... the list goes on after %s: ask again in a while", ev->from);
+        break;
     case N_ROOMS_MORE: putf(l, "... and %zu more", ev->n); break;
+    case N_PASSWORD:
+        puts0(l, W_PASSWORD ": send /pass PASSWORD (hichat connect --password-file FILE does "
+                            "it for you)");
+        break;
+    case N_UDP_TOKEN: putf(l, W_UDP_JOIN "%s", ev->arg); break;
     }
 }
 
@@ -338,8 +373,7 @@ static chunk *text_encode(const chat_event *ev, int tagged)
     case EV_CURRENT: putf(&l, W_TALKING_IN "%s", ev->room); break;
     case EV_TOPIC_IS:
         if (ev->len)
-            putf(&l, W_TOPIC_OF "%s: %.*s (set by %s)", ev->room, (int)ev->len, ev->text,
-                 ev->from);
+            putf(&l, W_TOPIC_OF "%s: %.*s (set by %s)", ev->room, (int)ev->len, ev->text, ev->from);
         else
             putf(&l, "%s" W_NO_TOPIC, ev->room);
         break;

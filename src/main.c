@@ -73,7 +73,7 @@ static const char usage_serve[] =
     "      --max-per-ip N     most connections from one address (default 64;\n"
     "                         0: no limit); an IPv6 address counts as its /64\n"
     "      --max-line BYTES   longest line accepted (default 4096; 64-1048576)\n"
-    "      --max-queue BYTES  output queued for one client: past it the room waits,\n"
+    "      --max-queue BYTES  output queued for one client: past it its rooms wait,\n"
     "                         and one that stops reading is dropped\n"
     "                         as too slow (default 1048576; 4096-1073741824)\n"
     "      --msg-rate N       lines per second per client, beyond which its lines\n"
@@ -250,7 +250,7 @@ static int cmd_serve(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     server_opts o;
-    char port[8], err[160];
+    char port[8], err[160], lobby[ROOM_NAME_SIZE + 1];
     long long v;
     int ch, rc;
 
@@ -336,7 +336,15 @@ static int cmd_serve(int argc, char **argv)
                 return EXIT_USAGE;
             o.user_timeout = (long)v;
             break;
-        case 8: o.default_room = optarg; break;
+        case 8:
+            /* As in /join, the # may be left out. */
+            if (optarg[0] == W_ROOM_PREFIX) {
+                o.default_room = optarg;
+            } else {
+                snprintf(lobby, sizeof lobby, "%c%s", W_ROOM_PREFIX, optarg);
+                o.default_room = lobby;
+            }
+            break;
         case 9:
             if (num_opt("--max-rooms", optarg, 1, 1000000, &v) < 0)
                 return EXIT_USAGE;
@@ -360,8 +368,14 @@ static int cmd_serve(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'h': acl_free(&o.acl); fputs(usage_serve, stdout); return 0;
-        default: acl_free(&o.acl); fprintf(stderr, "\n%s", usage_serve); return EXIT_USAGE;
+        case 'h':
+            acl_free(&o.acl);
+            fputs(usage_serve, stdout);
+            return 0;
+        default:
+            acl_free(&o.acl);
+            fprintf(stderr, "\n%s", usage_serve);
+            return EXIT_USAGE;
         }
     }
     const char *bad = NULL;
@@ -393,14 +407,21 @@ static int cmd_serve(int argc, char **argv)
 static int cmd_connect(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"nick", required_argument, NULL, 'n'}, {"trace", optional_argument, NULL, 'X'},
-        {"unix", required_argument, NULL, 'U'}, {"udp", no_argument, NULL, 'u'},
-        {"no-tui", no_argument, NULL, 'T'},     {"reconnect", no_argument, NULL, 'r'},
-        {"tls", no_argument, NULL, 1},          {"tls-ca", required_argument, NULL, 2},
-        {"tls-insecure", no_argument, NULL, 3}, {"tls-fingerprint", required_argument, NULL, 4},
-        {"tls-cert", required_argument, NULL, 5}, {"tls-key", required_argument, NULL, 6},
+        {"nick", required_argument, NULL, 'n'},
+        {"trace", optional_argument, NULL, 'X'},
+        {"unix", required_argument, NULL, 'U'},
+        {"udp", no_argument, NULL, 'u'},
+        {"no-tui", no_argument, NULL, 'T'},
+        {"reconnect", no_argument, NULL, 'r'},
+        {"tls", no_argument, NULL, 1},
+        {"tls-ca", required_argument, NULL, 2},
+        {"tls-insecure", no_argument, NULL, 3},
+        {"tls-fingerprint", required_argument, NULL, 4},
+        {"tls-cert", required_argument, NULL, 5},
+        {"tls-key", required_argument, NULL, 6},
         {"password-file", required_argument, NULL, 7},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     client_opts o = {0};
     char fp[TLS_FPLEN];
@@ -427,8 +448,9 @@ static int cmd_connect(int argc, char **argv)
         case 3: o.tls = 1, o.tls_insecure = 1; break;
         case 4:
             if (tls_fingerprint_parse(optarg, fp) < 0) {
-                fprintf(stderr, "hichat: --tls-fingerprint %s: not a SHA-256 fingerprint (64 "
-                                "hex digits, colons allowed)\n",
+                fprintf(stderr,
+                        "hichat: --tls-fingerprint %s: not a SHA-256 fingerprint (64 "
+                        "hex digits, colons allowed)\n",
                         optarg);
                 return EXIT_USAGE;
             }

@@ -94,6 +94,15 @@ static int fail_close(int fd, const char *call, const char *target, char *err, s
 }
 
 static int resolve(const char *host, const char *port, int socktype, int passive,
+                   struct addrinfo **res, char *err, size_t errsz);
+
+int net_resolve_tcp(const char *host, const char *port, struct addrinfo **res, char *err,
+                    size_t errsz)
+{
+    return resolve(host, port, SOCK_STREAM, 0, res, err, errsz);
+}
+
+static int resolve(const char *host, const char *port, int socktype, int passive,
                    struct addrinfo **res, char *err, size_t errsz)
 {
     struct addrinfo hints = {0};

@@ -22,6 +22,12 @@ int net_split_hostport(const char *s, const char *defport, char *host, size_t ho
  * Returns the fd, or -1 with err set. */
 int net_listen_tcp(const char *host, const char *port, int backlog, char *err, size_t errsz);
 
+/* The addresses of host:port for a TCP connection (freeaddrinfo them), or
+ * -1 with err set ("cannot resolve ..."). */
+struct addrinfo;
+int net_resolve_tcp(const char *host, const char *port, struct addrinfo **res, char *err,
+                    size_t errsz);
+
 /* Connects to host:port, trying each address getaddrinfo returns, each for at
  * most timeout_ms. Blocking while it tries (clients call it before their loop
  * starts); returns a connected non-blocking fd, or -1 with err set. */

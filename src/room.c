@@ -18,7 +18,8 @@ struct room {
     char topic_by[NICK_MAX + 1];
     uint64_t topic_ms;
     unsigned long long next_seq;
-    room *hnext; /* hash chain */
+    size_t nover; /* members over their queue's bound */
+    room *hnext;  /* hash chain */
     int keep;
     unsigned long pass; /* the pass pass_bytes counts */
     size_t pass_bytes;
@@ -41,8 +42,8 @@ static uint32_t key_hash(const char *key)
 
 static int name_char(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
 }
 
 const char *room_name_invalid(const char *name, size_t len)
@@ -179,8 +180,7 @@ static void room_drop(room *r)
     size_t i = rooms_bound(rs, r->key, 0);
     memmove(rs->sorted + i, rs->sorted + i + 1, (rs->n - i - 1) * sizeof *rs->sorted);
     rs->n--;
-    for (room **pp = &rs->buckets[key_hash(r->key) & (rs->nbuckets - 1)]; *pp;
-         pp = &(*pp)->hnext) {
+    for (room **pp = &rs->buckets[key_hash(r->key) & (rs->nbuckets - 1)]; *pp; pp = &(*pp)->hnext) {
         if (*pp == r) {
             *pp = r->hnext;
             break;
@@ -222,8 +222,7 @@ static int nick_order(const char *a, const char *b)
  * or with after set, the first whose nick sorts after it. The seat self
  * (or NULL) counts as named nick whatever its member is called now: a
  * member being renamed is found under its old nick. */
-static size_t sorted_bound(const room *r, size_t len, const char *nick, int after,
-                           const seat *self)
+static size_t sorted_bound(const room *r, size_t len, const char *nick, int after, const seat *self)
 {
     size_t lo = 0, hi = len;
     while (lo < hi) {
@@ -281,6 +280,8 @@ seat *room_join(room *r, member *m)
     }
     m->rooms[m->nrooms++] = k;
     m->cur = k;
+    if (m->over)
+        r->nover++;
     return k;
 }
 
@@ -289,6 +290,8 @@ void room_part(rooms *rs, seat *k)
     room *r = k->room;
     member *m = k->m;
     (void)rs;
+    if (m->over)
+        r->nover--;
     sorted_remove(r, r->n, k, m->nick);
     seat *last = r->seats[--r->n];
     r->seats[k->slot] = last;
@@ -328,6 +331,25 @@ void room_renamed(member *m, const char *old)
         sorted_remove(r, r->n, k, old);
         sorted_insert(r, r->n - 1, k);
     }
+}
+
+void room_member_over(member *m, int over)
+{
+    over = over != 0;
+    if (m->over == over)
+        return;
+    m->over = over;
+    for (size_t i = 0; i < m->nrooms; i++) {
+        if (over)
+            m->rooms[i]->room->nover++;
+        else
+            m->rooms[i]->room->nover--;
+    }
+}
+
+size_t room_nover(const room *r)
+{
+    return r->nover;
 }
 
 const char *room_name(const room *r)

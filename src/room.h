@@ -59,12 +59,13 @@ struct member {
     size_t nslot;  /* index in the nick table's dense array */
     seat **rooms;  /* the rooms it is in, in the order joined; owned */
     size_t nrooms, rcap;
-    seat *cur;                /* its current room, or NULL */
+    seat *cur; /* its current room, or NULL */
     const member_ops *ops;
-    const dialect *dialect;   /* how it speaks */
-    struct who_cursor *who;   /* a /who being listed, owned by chat.c */
-    unsigned long mark;       /* fan-out generation (chat.c) */
-    int kind;                 /* the owner's; rooms do not look at it */
+    const dialect *dialect; /* how it speaks */
+    struct who_cursor *who; /* a /who being listed, owned by chat.c */
+    unsigned long mark;     /* fan-out generation (chat.c) */
+    int over;               /* its queue is over its bound (room_member_over) */
+    int kind;               /* the owner's; rooms do not look at it */
 };
 
 typedef struct rooms rooms;
@@ -106,6 +107,12 @@ seat *room_at(const room *r, size_t i);
 /* Pages through r's members in /who order (see nick_order in room.c):
  * up to max after nick `after` (NULL or "": from the first). */
 size_t room_page(const room *r, const char *after, member **out, size_t max);
+
+/* Marks m as over its queue's bound (over) or back under: each of its
+ * rooms counts its members that are over, now and as m joins and parts. */
+void room_member_over(member *m, int over);
+/* How many of r's members are over their bound. */
+size_t room_nover(const room *r);
 
 /* The topic: text (NULL: none), who set it, when (ms since the epoch). */
 const char *room_topic(const room *r, const char **by, uint64_t *when);

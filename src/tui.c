@@ -32,6 +32,7 @@
 
 #include "edit.h"
 #include "roster.h"
+#include "session.h"
 #include "text.h"
 #include "util.h"
 #include "wording.h"
@@ -65,8 +66,23 @@ typedef struct {
     char stamp[6];
 } entry;
 
-static const char *const commands[] = {"/clear", "/help", "/hello",     "/me",    "/msg",
-                                       "/nick",  "/quit", "/reconnect", "/stats", "/who"};
+static const char *const commands[] = {"/clear", "/help",  "/hello",  "/join",  "/me",
+                                       "/msg",   "/nick",  "/part",   "/quit",  "/reconnect",
+                                       "/rooms", "/stats", "/switch", "/topic", "/who"};
+
+/* Key codes of our own for Alt-Left/Right where the terminal description
+ * has none (tmux's "screen"): the xterm sequences are taught to ncurses. */
+enum { K_ALT_LEFT = KEY_MAX + 1, K_ALT_RIGHT, K_CTRL_LEFT, K_CTRL_RIGHT };
+
+/* One room's scroll-back (session_room.ui): a ring of entries, and where
+ * the person had scrolled it to. */
+typedef struct {
+    entry *ring;
+    size_t first, n, bytes;
+    size_t rows_total, rows_width; /* rows of all entries, at this text width */
+    size_t scroll;                 /* rows hidden below the bottom of the message area */
+    size_t unseen;                 /* lines arrived while scrolled up */
+} pane;
 
 struct tui {
     loop *l;
@@ -76,18 +92,8 @@ struct tui {
     char state[96];
     int connected;
     edit ed;
-    /* scroll-back: a ring of entries */
-    entry *ring;
-    size_t first, n, bytes;
-    size_t rows_total, rows_width; /* rows of all entries, at this text width */
-    size_t scroll;                 /* rows hidden below the bottom of the message area */
-    size_t unseen;                 /* lines arrived while scrolled up */
-    /* the room as the server's lines tell it */
-    roster members;
-    size_t count;
-    char me[NICK_MAX + 1];
-    int who_hidden;   /* our own /who on joining: its reply is taken, not shown */
-    size_t who_named; /* names of it seen so far */
+    /* the rooms as the server's lines tell them, each with its pane */
+    session s;
     /* completion: repeated Tab cycles */
     int completing;
     size_t comp_from;
@@ -169,40 +175,53 @@ static size_t count_rows(const entry *e)
     return rows;
 }
 
-static entry *entry_at(tui *t, size_t k) /* 0: oldest */
+static entry *entry_at(const pane *p, size_t k) /* 0: oldest */
 {
-    return &t->ring[(t->first + k) % TUI_KEEP_LINES];
+    return &p->ring[(p->first + k) % TUI_KEEP_LINES];
+}
+
+/* The room in view's pane. */
+static pane *viewed(const tui *t)
+{
+    return session_viewed(&t->s)->ui;
 }
 
 /* The most rows the view may be scrolled up: the oldest row at the top. */
-static size_t scroll_max(const tui *t)
+static size_t scroll_max(const pane *p)
 {
     size_t rows = (size_t)msg_rows();
-    return t->rows_total > rows ? t->rows_total - rows : 0;
+    return p->rows_total > rows ? p->rows_total - rows : 0;
 }
 
-static void clamp_scroll(tui *t)
+static void clamp_scroll(pane *p)
 {
-    if (t->scroll > scroll_max(t))
-        t->scroll = scroll_max(t);
-    if (t->scroll == 0)
-        t->unseen = 0;
+    if (p->scroll > scroll_max(p))
+        p->scroll = scroll_max(p);
+    if (p->scroll == 0)
+        p->unseen = 0;
 }
 
-/* After the size changed: rows counted again at the new width, the view
- * kept within what there is. */
+/* Rows counted again if the width changed since p was last laid out (a
+ * room out of view is laid out when it is next shown or added to). */
+static void fit(pane *p)
+{
+    if (p->rows_width == text_cols())
+        return;
+    p->rows_width = text_cols();
+    p->rows_total = 0;
+    for (size_t k = 0; k < p->n; k++) {
+        entry *e = entry_at(p, k);
+        e->rows = count_rows(e);
+        p->rows_total += e->rows;
+    }
+    clamp_scroll(p);
+}
+
+/* After the size changed: the view kept within what there is. */
 static void relayout(tui *t)
 {
-    if (t->rows_width != text_cols()) {
-        t->rows_width = text_cols();
-        t->rows_total = 0;
-        for (size_t k = 0; k < t->n; k++) {
-            entry *e = entry_at(t, k);
-            e->rows = count_rows(e);
-            t->rows_total += e->rows;
-        }
-    }
-    clamp_scroll(t);
+    fit(viewed(t));
+    clamp_scroll(viewed(t));
     clearok(curscr, TRUE);
     t->dirty = 1;
 }
@@ -291,10 +310,12 @@ static void draw_entry(tui *t, const entry *e, int y, size_t skip, size_t count)
 
 static void draw_messages(tui *t)
 {
+    pane *p = viewed(t);
     int bottom = msg_rows() - 1;
-    size_t skip = t->scroll;
-    for (size_t k = t->n; k-- > 0 && bottom >= 0;) {
-        entry *e = entry_at(t, k);
+    fit(p); /* the view may have moved to a room laid out at another width */
+    size_t skip = p->scroll;
+    for (size_t k = p->n; k-- > 0 && bottom >= 0;) {
+        entry *e = entry_at(p, k);
         size_t r = e->rows;
         if (skip >= r) {
             skip -= r;
@@ -309,19 +330,56 @@ static void draw_messages(tui *t)
     }
 }
 
+/* Appends to s[0..size) at *n, as far as it goes. */
+static void add(char *s, size_t size, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add(char *s, size_t size, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    if (*n >= size - 1)
+        return;
+    va_start(ap, fmt);
+    int r = vsnprintf(s + *n, size - *n, fmt, ap);
+    va_end(ap);
+    if (r > 0)
+        *n = *n + (size_t)r < size ? *n + (size_t)r : size - 1;
+}
+
+/* The rooms, "[1:#lobby] 2:#rust(3) 3:#c(1!)": the one in view in
+ * brackets, the others with their unread messages (! if one names us).
+ * Left out while the only room is the unnamed first one, as before rooms. */
+static void status_rooms(const tui *t, char *s, size_t size, size_t *n)
+{
+    const session *ss = &t->s;
+    if (ss->n == 1 && !ss->rooms[0]->name[0] && !ss->rooms[0]->gone)
+        return;
+    for (size_t i = 0; i < ss->n; i++) {
+        const session_room *r = ss->rooms[i];
+        const char *name = r->gone ? "(no room)" : r->name[0] ? r->name : "(lobby)";
+        add(s, size, n, "%s%s%zu:%s", i ? " " : "", i == ss->view ? "[" : "", i + 1, name);
+        if (i == ss->view)
+            add(s, size, n, "]");
+        else if (r->unread)
+            add(s, size, n, "(%zu%s)", r->unread, r->mentions ? "!" : "");
+    }
+    add(s, size, n, " | ");
+}
+
 static void draw_status(tui *t)
 {
-    char s[512];
+    char s[1024];
+    size_t len = 0;
+    const pane *p = viewed(t);
+    const session_room *r = session_viewed(&t->s);
     int y = LINES - 2;
     if (y < 0)
         return;
-    int n =
-        snprintf(s, sizeof s, " %s | %s | %zu member%s | %s", t->target,
-                 t->me[0] ? t->me : "(no nick yet)", t->count, t->count == 1 ? "" : "s", t->state);
-    if (t->scroll > 0 && (size_t)n < sizeof s)
-        n += snprintf(s + n, sizeof s - (size_t)n, " | scrolled up%s%zu new below (PgDn)",
-                      t->unseen ? ": " : ", ", t->unseen);
-    size_t len = (size_t)n < sizeof s ? (size_t)n : sizeof s - 1;
+    add(s, sizeof s, &len, " %s | %s | ", t->target, t->s.me[0] ? t->s.me : "(no nick yet)");
+    status_rooms(t, s, sizeof s, &len);
+    add(s, sizeof s, &len, "%zu member%s | %s", r->count, r->count == 1 ? "" : "s", t->state);
+    if (p->scroll > 0)
+        add(s, sizeof s, &len, " | scrolled up%s%zu new below (PgDn)", p->unseen ? ": " : ", ",
+            p->unseen);
     char clean[TEXT_CLEAN_MAX(sizeof s)];
     len = text_clean(s, len, clean);
     attr_t a = t->ncolours ? COLOR_PAIR(P_STATUS) : A_REVERSE;
@@ -388,18 +446,45 @@ static void before_sleep(loop *l, void *data)
 
 /* ---- the kept lines ---- */
 
-static void drop_oldest(tui *t)
+static void drop_oldest(pane *p)
 {
-    entry *e = entry_at(t, 0);
-    t->bytes -= e->len;
-    t->rows_total -= e->rows;
+    entry *e = entry_at(p, 0);
+    p->bytes -= e->len;
+    p->rows_total -= e->rows;
     free(e->text);
-    t->first = (t->first + 1) % TUI_KEEP_LINES;
-    t->n--;
+    p->first = (p->first + 1) % TUI_KEEP_LINES;
+    p->n--;
 }
 
-/* Keeps a line: cleaned, stamped, styled from li (its offsets into raw). */
-static void keep(tui *t, const char *raw, size_t len, const line_info *li, int style,
+/* The session's questions and /switch go out as the person's lines do. */
+static int send_hook(void *ctx, const char *line, size_t len)
+{
+    tui *t = ctx;
+    return t->h.send(t->h.data, line, len);
+}
+
+static void *pane_new(void *ctx)
+{
+    pane *p = xcalloc(1, sizeof *p);
+    (void)ctx;
+    p->ring = xcalloc(TUI_KEEP_LINES, sizeof *p->ring);
+    p->rows_width = text_cols();
+    return p;
+}
+
+static void pane_free(void *ctx, void *ui)
+{
+    pane *p = ui;
+    tui *t = ctx;
+    while (p->n > 0)
+        drop_oldest(p);
+    free(p->ring);
+    free(p);
+    t->dirty = 1;
+}
+
+/* Keeps a line in p: cleaned, stamped, styled from li (its offsets into raw). */
+static void keep(tui *t, pane *p, const char *raw, size_t len, const line_info *li, int style,
                  unsigned flags)
 {
     char cut[SHOW_MAX + 4];
@@ -411,9 +496,10 @@ static void keep(tui *t, const char *raw, size_t len, const line_info *li, int s
         raw = cut;
         len = SHOW_MAX + 3;
     }
-    while (t->n > 0 && (t->n == TUI_KEEP_LINES || t->bytes + len * 3 > TUI_KEEP_BYTES))
-        drop_oldest(t);
-    entry *e = &t->ring[(t->first + t->n) % TUI_KEEP_LINES];
+    fit(p);
+    while (p->n > 0 && (p->n == TUI_KEEP_LINES || p->bytes + len * 3 > TUI_KEEP_BYTES))
+        drop_oldest(p);
+    entry *e = &p->ring[(p->first + p->n) % TUI_KEEP_LINES];
     memset(e, 0, sizeof *e);
     e->text = xmalloc(TEXT_CLEAN_MAX(len) + 1);
     e->len = text_clean(raw, len, e->text);
@@ -436,92 +522,43 @@ static void keep(tui *t, const char *raw, size_t len, const line_info *li, int s
     snprintf(e->stamp, sizeof e->stamp, "%02u:%02u", (unsigned)tm.tm_hour % 24u,
              (unsigned)tm.tm_min % 60u);
     e->rows = count_rows(e);
-    t->bytes += e->len;
-    t->rows_total += e->rows;
-    t->n++;
-    if (t->scroll > 0) { /* hold the view still while scrolled up */
-        t->scroll += e->rows;
-        t->unseen++;
-        clamp_scroll(t); /* what was dropped above can no longer be shown */
+    p->bytes += e->len;
+    p->rows_total += e->rows;
+    p->n++;
+    if (p->scroll > 0) { /* hold the view still while scrolled up */
+        p->scroll += e->rows;
+        p->unseen++;
+        clamp_scroll(p); /* what was dropped above can no longer be shown */
     }
     t->dirty = 1;
 }
 
-static void set_me(tui *t, const char *nick, size_t len)
-{
-    len = len < NICK_MAX ? len : NICK_MAX;
-    memcpy(t->me, nick, len);
-    t->me[len] = '\0';
-}
-
 static int is_me(const tui *t, const char *nick, size_t len)
 {
-    return nick_eq(t->me, strlen(t->me), nick, len);
-}
-
-/* Updates the picture of the room from one line; returns 1 if the line is
- * the reply to our hidden /who, not to be shown. */
-static int track(tui *t, const line_info *li)
-{
-    switch (li->kind) {
-    case LINE_WELCOME:
-        set_me(t, li->a, li->alen);
-        t->count = li->count;
-        roster_clear(&t->members);
-        roster_add(&t->members, li->a, li->alen);
-        if (t->h.send(t->h.data, "/who", 4) == 0) {
-            t->who_hidden = 1;
-            t->who_named = 0;
-        }
-        return 0;
-    case LINE_JOIN:
-        if (roster_add(&t->members, li->a, li->alen))
-            t->count++;
-        return 0;
-    case LINE_LEAVE:
-        if (roster_remove(&t->members, li->a, li->alen) && t->count > 0)
-            t->count--;
-        return 0;
-    case LINE_RENAME:
-        roster_remove(&t->members, li->a, li->alen);
-        roster_add(&t->members, li->b, li->blen);
-        if (is_me(t, li->a, li->alen))
-            set_me(t, li->b, li->blen);
-        return 0;
-    case LINE_WHO:
-        t->count = li->count;
-        if (!t->who_hidden) {
-            roster_add_list(&t->members, li->a, li->alen);
-            return 0;
-        }
-        t->who_named += roster_add_list(&t->members, li->a, li->alen);
-        if (t->who_named >= li->count)
-            t->who_hidden = 0;
-        return 1;
-    case LINE_MSG:
-    case LINE_ACTION:
-    case LINE_PRIV_IN: roster_add(&t->members, li->a, li->alen); return 0;
-    default: return 0;
-    }
+    return nick_eq(t->s.me, strlen(t->s.me), nick, len);
 }
 
 void tui_line(tui *t, const char *line, size_t len)
 {
+    session_route rt;
     line_info li;
+    const char *me = t->s.me;
     unsigned flags = 0;
     int style;
 
-    line_parse(line, len, &li);
-    if (t->who_hidden && li.kind != LINE_WHO && t->who_named > 0)
-        t->who_hidden = 0; /* the reply ended early: show what follows */
-    if (track(t, &li))
+    session_line(&t->s, line, len, &rt);
+    t->dirty = 1; /* the rooms or the view may have changed */
+    if (rt.hide)
         return;
+    pane *p = t->s.rooms[rt.room]->ui;
+    line += rt.off, len -= rt.off; /* shown in its room without the tag */
+    li = rt.li;
     style = li.kind;
     switch (li.kind) {
     case LINE_MSG:
     case LINE_PRIV_IN:
         flags |= F_NICK;
-        if (t->me[0] && mentions(line + li.text, len - li.text, t->me, strlen(t->me)))
+        if (me[0] && mentions(line + li.text, len - li.text, me, strlen(me)))
             flags |= F_MENTION;
         break;
     case LINE_PRIV_OUT:
@@ -531,13 +568,13 @@ void tui_line(tui *t, const char *line, size_t len)
     case LINE_ACTION:
         style = LINE_OTHER;
         flags |= F_NICK;
-        if (t->me[0] && !is_me(t, li.a, li.alen) &&
-            mentions(line + li.text, len - li.text, t->me, strlen(t->me)))
+        if (me[0] && !is_me(t, li.a, li.alen) &&
+            mentions(line + li.text, len - li.text, me, strlen(me)))
             flags |= F_MENTION;
         break;
     default: break;
     }
-    keep(t, line, len, &li, style, flags);
+    keep(t, p, line, len, &li, style, flags);
 }
 
 void tui_note(tui *t, int style, const char *fmt, ...)
@@ -549,7 +586,7 @@ void tui_note(tui *t, int style, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    keep(t, s, (size_t)n < sizeof s ? (size_t)n : sizeof s - 1, NULL,
+    keep(t, viewed(t), s, (size_t)n < sizeof s ? (size_t)n : sizeof s - 1, NULL,
          style == TUI_ERROR ? LINE_ERROR : LINE_NOTICE, 0);
 }
 
@@ -559,22 +596,30 @@ void tui_state(tui *t, int connected, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(t->state, sizeof t->state, fmt, ap);
     va_end(ap);
-    if (connected && !t->connected) { /* a new connection: a new picture */
-        roster_clear(&t->members);
-        t->count = 0;
-        t->who_hidden = 0;
-    }
+    if (connected && !t->connected) /* a new connection: a new picture */
+        session_reset(&t->s);
     t->connected = connected;
     t->dirty = 1;
 }
 
-/* Shows a line we sent, as the others see it. */
+/* Shows a line we sent, as the others see it, in the room it went to: the
+ * current one, or the room of "/msg #NAME TEXT". */
 static void echo_own(tui *t, const char *line, size_t len)
 {
     char s[EDIT_MAX + NICK_MAX + 8];
     line_info li;
-    const char *me = t->me[0] ? t->me : "me";
+    const char *me = t->s.me[0] ? t->s.me : "me";
+    pane *p = t->s.rooms[t->s.current]->ui;
     int n;
+    if (len > 5 && strncasecmp(line, "/msg #", 6) == 0) {
+        const char *sp = memchr(line + 5, ' ', len - 5);
+        long r = sp ? session_find(&t->s, line + 5, (size_t)(sp - line) - 5) : -1;
+        if (r < 0)
+            return; /* not ours: the server says why */
+        size_t skip = (size_t)(sp + 1 - line);
+        p = t->s.rooms[r]->ui;
+        line += skip, len -= skip;
+    }
     if (len >= 4 && strncasecmp(line, "/me ", 4) == 0)
         n = snprintf(s, sizeof s, W_ACTION "%s %.*s", me, (int)(len - 4), line + 4);
     else if (len >= 2 && line[0] == '/' && line[1] == '/')
@@ -588,7 +633,7 @@ static void echo_own(tui *t, const char *line, size_t len)
     li.a = s + (s[0] == '<' ? 1 : sizeof W_ACTION - 1);
     li.alen = strlen(me);
     li.text = (size_t)(li.a - s) + li.alen + (s[0] == '<' ? 2 : 1);
-    keep(t, s, sl, &li, LINE_OTHER, F_NICK | F_OWN);
+    keep(t, p, s, sl, &li, LINE_OTHER, F_NICK | F_OWN);
 }
 
 /* ---- local commands ---- */
@@ -599,6 +644,7 @@ static const char *const help_text[] = {
     "  Left/Right, Ctrl-B/F move   Alt-B/F, Ctrl-Left/Right by word   Home/End, Ctrl-A/E",
     "  Backspace, Del, Ctrl-D delete   Ctrl-U/K cut to start/end   Ctrl-W, Alt-D cut a word",
     "  Ctrl-Y paste the cut   Up/Down, Ctrl-P/N history   Ctrl-L redraw",
+    "  Alt-1..9 show room 1..9   Alt-Left/Right the room before/after",
     "  Ctrl-D on an empty line, or Ctrl-C: leave",
     "Commands here: /help, /clear (empty the screen), /quit [REASON], /reconnect, /stats",
     "The server's commands:",
@@ -610,12 +656,12 @@ static int is_cmd(const char *line, size_t len, const char *cmd)
     return len >= n && strncasecmp(line, cmd, n) == 0 && (len == n || line[n] == ' ');
 }
 
-static void clear_lines(tui *t)
+static void clear_lines(tui *t, pane *p)
 {
-    while (t->n > 0)
-        drop_oldest(t);
-    t->first = 0;
-    t->scroll = t->unseen = 0;
+    while (p->n > 0)
+        drop_oldest(p);
+    p->first = 0;
+    p->scroll = p->unseen = 0;
     t->dirty = 1;
 }
 
@@ -627,7 +673,7 @@ static void submit(tui *t)
     t->dirty = 1;
     if (len == 0)
         return;
-    t->scroll = t->unseen = 0; /* what you send, you see */
+    viewed(t)->scroll = viewed(t)->unseen = 0; /* what you send, you see */
     if (is_cmd(line, len, "/help")) {
         for (size_t i = 0; i < ARRAY_LEN(help_text); i++)
             tui_note(t, TUI_NOTICE, "%s", help_text[i]);
@@ -636,7 +682,7 @@ static void submit(tui *t)
         return;
     }
     if (is_cmd(line, len, "/clear")) {
-        clear_lines(t);
+        clear_lines(t, viewed(t));
         return;
     }
     if (is_cmd(line, len, "/quit")) {
@@ -651,21 +697,25 @@ static void submit(tui *t)
         t->h.stats(t->h.data);
         return;
     }
+    session_sending(&t->s, line, len); /* (a first /join: a hidden /topic ahead of it) */
     if (t->h.send(t->h.data, line, len) < 0) {
         tui_note(t, TUI_ERROR, W_ERROR "not sent (%s); Up brings the line back",
                  t->connected ? "the server is not reading" : "not connected");
         return;
     }
-    if (line[0] != '/' || (len > 1 && line[1] == '/') || is_cmd(line, len, "/me"))
+    if (line[0] != '/' || (len > 1 && line[1] == '/') || is_cmd(line, len, "/me") ||
+        (is_cmd(line, len, "/msg") && len > 5 && line[5] == W_ROOM_PREFIX))
         echo_own(t, line, len);
 }
 
-/* Tab: the word before the cursor completed to a nick (or, first on the
- * line and starting with /, a command); Tab again, the next match. */
+/* Tab: the word before the cursor completed to a nick of the room in view
+ * (or, first on the line and starting with /, a command; starting with #,
+ * one of our rooms); Tab again, the next match. */
 static void complete(tui *t)
 {
     edit *e = &t->ed;
     char *const *cands;
+    char *rooms[SESSION_ROOMS_MAX];
     size_t n;
 
     if (!t->completing) {
@@ -681,9 +731,15 @@ static void complete(tui *t)
     if (cmd) {
         cands = (char *const *)commands;
         n = ARRAY_LEN(commands);
+    } else if (t->comp_plen > 0 && t->comp_prefix[0] == W_ROOM_PREFIX) {
+        n = 0;
+        for (size_t i = 0; i < t->s.n; i++)
+            if (t->s.rooms[i]->name[0] && !t->s.rooms[i]->gone)
+                rooms[n++] = t->s.rooms[i]->name;
+        cands = rooms;
     } else {
-        cands = t->members.v;
-        n = t->members.n;
+        cands = session_viewed(&t->s)->members.v;
+        n = session_viewed(&t->s)->members.n;
     }
     const char *c = complete_next(cands, n, t->comp_prefix, t->comp_plen,
                                   t->completing && t->comp_last[0] ? t->comp_last : NULL);
@@ -692,7 +748,8 @@ static void complete(tui *t)
         return;
     }
     char word[sizeof t->comp_last + 4];
-    int wl = snprintf(word, sizeof word, "%s%s", c, cmd || t->comp_from > 0 ? " " : ": ");
+    int wl = snprintf(word, sizeof word, "%s%s", c,
+                      cmd || t->comp_from > 0 || c[0] == W_ROOM_PREFIX ? " " : ": ");
     if (edit_replace(e, t->comp_from, word, (size_t)wl) < 0) {
         beep();
         return;
@@ -705,23 +762,53 @@ static void complete(tui *t)
 
 static void scroll_page(tui *t, int up)
 {
+    pane *p = viewed(t);
     size_t page = msg_rows() > 2 ? (size_t)msg_rows() - 1 : 1;
     if (up) {
-        size_t max = scroll_max(t);
-        t->scroll = t->scroll + page > max ? max : t->scroll + page;
+        size_t max = scroll_max(p);
+        p->scroll = p->scroll + page > max ? max : p->scroll + page;
     } else {
-        t->scroll = t->scroll > page ? t->scroll - page : 0;
-        if (t->scroll == 0)
-            t->unseen = 0;
+        p->scroll = p->scroll > page ? p->scroll - page : 0;
+        if (p->scroll == 0)
+            p->unseen = 0;
     }
 }
 
-static void key_code(tui *t, int k)
+/* Shows room i (0: the first), and has the server send what we type there. */
+static void show_room(tui *t, size_t i)
+{
+    session_room *r;
+    if (i >= t->s.n) {
+        beep();
+        return;
+    }
+    r = t->s.rooms[i];
+    if (session_view(&t->s, i) < 0 && !r->name[0] && !r->gone && t->connected)
+        tui_note(t, TUI_ERROR,
+                 W_ERROR "the server has not named this room yet, so what you type still goes "
+                         "to %s; /switch #NAME",
+                 t->s.rooms[t->s.current]->name);
+    t->dirty = 1;
+}
+
+/* Alt-Left/Right: the room before or after the one in view, round. */
+static void step_room(tui *t, int dir)
+{
+    size_t n = t->s.n;
+    if (n > 1)
+        show_room(t, (t->s.view + n + (size_t)(dir < 0 ? n - 1 : 1)) % n);
+}
+
+static void key_code(tui *t, int k, int meta)
 {
     edit *e = &t->ed;
-    if (k == t->k_cleft || k == t->k_aleft)
+    if (k == t->k_aleft || k == K_ALT_LEFT || (meta && k == KEY_LEFT))
+        step_room(t, -1);
+    else if (k == t->k_aright || k == K_ALT_RIGHT || (meta && k == KEY_RIGHT))
+        step_room(t, 1);
+    else if (k == t->k_cleft || k == K_CTRL_LEFT)
         edit_word_left(e);
-    else if (k == t->k_cright || k == t->k_aright)
+    else if (k == t->k_cright || k == K_CTRL_RIGHT)
         edit_word_right(e);
     else
         switch (k) {
@@ -759,7 +846,12 @@ static void key_char(tui *t, wint_t c)
     edit *e = &t->ed;
     if (t->meta) {
         t->meta = 0;
-        edit_alt(e, (int)c);
+        if (c >= '1' && c <= '9')
+            show_room(t, (size_t)(c - '1'));
+        else if (c == '0')
+            show_room(t, 9);
+        else
+            edit_alt(e, (int)c);
         return;
     }
     switch (c) {
@@ -813,8 +905,9 @@ static void on_input(loop *l, int fd, void *data, int mask)
             t->completing = 0;
         t->dirty = 1;
         if (r == KEY_CODE_YES) {
+            int meta = t->meta;
             t->meta = 0;
-            key_code(t, (int)c);
+            key_code(t, (int)c, meta);
         } else {
             key_char(t, c);
         }
@@ -830,6 +923,13 @@ static int key_for(const char *cap)
         return -1;
     int k = key_defined(s);
     return k > 0 ? k : -1;
+}
+
+/* The xterm sequence seq as key code k, unless it means a key already. */
+static void teach_key(const char *seq, int k)
+{
+    if (key_defined(seq) == 0)
+        define_key(seq, k);
 }
 
 static void colours(tui *t)
@@ -877,9 +977,8 @@ tui *tui_new(loop *l, const char *target, const tui_hooks *h, char *err, size_t 
     t->l = l;
     t->h = *h;
     snprintf(t->target, sizeof t->target, "%s", target);
-    t->ring = xcalloc(TUI_KEEP_LINES, sizeof *t->ring);
-    t->rows_width = text_cols();
-    roster_init(&t->members);
+    session_hooks sh = {send_hook, pane_new, pane_free, t};
+    session_init(&t->s, &sh);
     edit_init(&t->ed);
 
     set_escdelay(25);
@@ -901,6 +1000,10 @@ tui *tui_new(loop *l, const char *target, const tui_hooks *h, char *err, size_t 
     t->k_cright = key_for("kRIT5");
     t->k_aleft = key_for("kLFT3");
     t->k_aright = key_for("kRIT3");
+    teach_key("\x1b[1;3D", K_ALT_LEFT);
+    teach_key("\x1b[1;3C", K_ALT_RIGHT);
+    teach_key("\x1b[1;5D", K_CTRL_LEFT);
+    teach_key("\x1b[1;5C", K_CTRL_RIGHT);
     snprintf(t->state, sizeof t->state, "connecting");
     loop_watch(l, STDIN_FILENO, LOOP_READ, on_input, t);
     loop_before_sleep_add(l, before_sleep, t); /* (the client's only one) */
@@ -939,9 +1042,7 @@ void tui_free(tui *t)
     loop_before_sleep_remove(t->l, before_sleep, t);
     endwin();
     delscreen(t->scr);
-    clear_lines(t);
-    free(t->ring);
-    roster_clear(&t->members);
+    session_free(&t->s);
     edit_free(&t->ed);
     free(t);
 }

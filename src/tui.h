@@ -3,8 +3,8 @@
  *
  * It draws and edits; the client (client.c) owns the connection. Every line
  * shown is cleaned first (text_clean), so nothing a peer or a server sends
- * reaches the terminal raw. Lines are kept for scroll-back up to a count and
- * a byte budget, oldest dropped first. */
+ * reaches the terminal raw. Each room (session.h) keeps its own lines for
+ * scroll-back, up to a count and a byte budget, oldest dropped first. */
 #ifndef HICHAT_TUI_H
 #define HICHAT_TUI_H
 
@@ -28,7 +28,8 @@ typedef struct {
     void *data;
 } tui_hooks;
 
-/* Scroll-back: at most this many lines and this many bytes of text. */
+/* Scroll-back: at most this many lines and this many bytes of text, in each
+ * room (at most SESSION_ROOMS_MAX rooms). */
 #define TUI_KEEP_LINES 5000
 #define TUI_KEEP_BYTES (4 * 1024 * 1024)
 
@@ -43,7 +44,8 @@ enum { TUI_NOTICE, TUI_ERROR };
 void tui_note(tui *t, int style, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The connection's state for the status line ("connected", "reconnecting
  * in 4 s", ...); connected says whether lines can be sent now. A new
- * connection starts the picture of the room afresh. */
+ * connection starts the picture of the rooms afresh: one room, the
+ * server's default (the one in view keeps its lines for it). */
 void tui_state(tui *t, int connected, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The terminal changed size (SIGWINCH). */
 void tui_resize(tui *t);

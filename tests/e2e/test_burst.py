@@ -332,3 +332,99 @@ def test_tls_members_sending_at_once_all_get_through():
     cpu0 = proc_cpu_seconds(srv.proc.pid)
     time.sleep(1)
     check(proc_cpu_seconds(srv.proc.pid) - cpu0 < 0.2, "the server sleeps when all is done")
+
+
+def test_a_slow_reader_holds_up_its_own_rooms_only():
+    # A member that reads, but far slower than #slow talks, stays over its
+    # bound for up to 2 s before it loses its seat; meanwhile #slow takes no
+    # input (its senders wait, nothing is lost) - but #lobby, where the slow
+    # member is not, goes on as if nothing happened (issue 14: a room's slow
+    # reader must not hold up the other rooms; before, it held up them all).
+    srv = Server("--max-queue", "65536", "--msg-rate", "0")
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", srv.port))
+    slow.sendall(b"/join #slow\n/part #lobby\n")
+    flooder = socket.create_connection(("127.0.0.1", srv.port))
+    flooder.sendall(b"/join #slow\n")
+    talker = socket.create_connection(("127.0.0.1", srv.port))
+    listener = socket.create_connection(("127.0.0.1", srv.port))
+    for s, want in ((slow, b"you left #lobby"), (flooder, b"you joined #slow"),
+                    (talker, b"welcome"), (listener, b"welcome")):
+        s.settimeout(5)
+        got = b""
+        while want not in got:
+            chunk = s.recv(4096)
+            check(chunk, "closed before %r" % want)
+            got += chunk
+    stop = threading.Event()
+
+    def read_slowly():  # 1 KB every 100 ms: progress, so over until BEHIND_MS
+        slow.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                if not slow.recv(1024):
+                    return
+            except socket.timeout:
+                pass
+            except OSError:
+                return
+            time.sleep(0.1)
+
+    def flood():
+        flooder.settimeout(0.2)
+        line = b"f" * 1000 + b"\n"
+        while not stop.is_set():
+            try:
+                flooder.sendall(line * 20)
+            except (socket.timeout, OSError):
+                pass  # held back: the room waits on its slow reader
+
+    arrivals = {}
+
+    def listen():
+        listener.settimeout(0.2)
+        buf = b""
+        while not stop.is_set():
+            try:
+                chunk = listener.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                return
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for l in lines:
+                m = re.match(rb"^<guest\d+> ping (\d+)$", l)
+                if m:
+                    arrivals[int(m.group(1))] = time.monotonic()
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (read_slowly, flood, listen)]
+    for t in threads:
+        t.start()
+    sent = {}
+    try:
+        t0 = time.monotonic()
+        i = 0
+        while "(output queue full)" not in srv.stderr() and time.monotonic() - t0 < 20:
+            sent[i] = time.monotonic()
+            talker.sendall(b"ping %d\n" % i)
+            i += 1
+            time.sleep(0.05)
+        check("(output queue full)" in srv.stderr(),
+              "the slow reader was never dropped; log: %s" % srv.log_tail())
+        check(time.monotonic() - t0 > 1.5, "the slow reader was dropped before it held #slow "
+              "up for long: the test proves nothing (%.1f s)" % (time.monotonic() - t0))
+        deadline = time.monotonic() + 5
+        while len(arrivals) < len(sent) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        check(len(arrivals) == len(sent), "#lobby lost lines: %d of %d" % (len(arrivals), len(sent)))
+        worst = max(arrivals[k] - sent[k] for k in sent)
+        print("    worst #lobby latency %.3f s" % worst)
+        check(worst < 0.5, "#lobby waited %.2f s on #slow's slow reader" % worst)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(2)
+        for s in (slow, flooder, talker, listener):
+            s.close()

@@ -337,7 +337,7 @@ def test_help_lists_every_command_and_usage_errors_name_the_arguments():
         "***   /part [#ROOM] [REASON] leave a room (default: the current one)",
         "***   /switch #ROOM          talk in another of your rooms",
         "***   /rooms                 list the rooms",
-        "***   /topic [#ROOM|TEXT|-]  show the topic, set it, or clear it (-)",
+        "***   /topic [#ROOM] [TEXT]  show or set a room's topic (- clears it)",
         "***   /who [#ROOM]           list who is in a room",
         "***   /nick NAME             change your nick (1-32 bytes, no spaces)",
         "***   /msg NICK|#ROOM TEXT   send TEXT to NICK alone, or to a room of yours",

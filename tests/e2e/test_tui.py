@@ -430,7 +430,7 @@ def test_tui_tab_completes_nicks_and_commands():
 
 
 def test_tui_local_help_clear_and_quit():
-    srv, t, peer = tui_with_peer("loc", height=30)
+    srv, t, peer = tui_with_peer("loc", height=36)  # the server's /help has rooms too
     t.type_line("/help")
     t.wait_until(lambda s: "PgUp/PgDn" in s and "/nick NAME" in s,
                  "/help lists the keys and the server's commands")

@@ -24,12 +24,14 @@ int main(void)
     run("text", test_text);
     run("room", test_room);
     run("chat", test_chat);
+    run("connector", test_connector);
     run("loop", test_loop);
     run("ipcount", test_ipcount);
     run("access", test_access);
     run("histo", test_histo);
     run("edit", test_edit);
     run("roster", test_roster);
+    run("session", test_session);
     run("trace", test_trace);
     run("fifo", test_fifo);
     run("ratelimit", test_ratelimit);

@@ -89,7 +89,7 @@ static void test_chat_rooms(void)
 
     chat_enter(ch, &a.m, "alice", 1);
     GOT(&a, "*** welcome to hichat, alice (1 member here); type /help for commands\n");
-    chat_announce(ch, &a.m); /* nobody to tell, but its leave is told */
+    chat_announce(ch, &a.m);          /* nobody to tell, but its leave is told */
     chat_enter(ch, &b.m, "Alice", 1); /* taken: a guest nick and why */
     GOT(&b, "*** welcome to hichat, guest1 (2 members here); type /help for commands\n"
             "! nick \"Alice\" is in use\n");
@@ -163,7 +163,7 @@ static void test_chat_rooms(void)
     GOT_NOTHING(&b);
     GOT_NOTHING(&c);
     chat_leave(ch, &a.m, "quit", 4);
-    GOT_NOTHING(&b); /* shared no room with al any more */
+    GOT_NOTHING(&b);                       /* shared no room with al any more */
     CHECK(chat_room(ch, "#rust") == NULL); /* emptied: gone, topic and all */
     say(ch, &b, "/rooms");
     GOT(&b, "*** 1 rooms:\n*** #lobby (2 members)\n");
@@ -192,7 +192,8 @@ static void test_chat_errors(void)
     } cases[] = {
         {"/join", "! usage: /join #ROOM\n"},
         {"/join #", "! invalid room name \"#\": empty after the #\n"},
-        {"/join #a b!", "*** you joined #a (1 member here)\n"}, /* the rest is ignored */
+        {"/join #a b!", "! usage: /join #ROOM\n"}, /* one room at a time */
+        {"/join #a", "*** you joined #a (1 member here)\n"},
         {"/join #x\x1b", "! invalid room name \"#x^[\": only letters, digits, - _ and . may "
                          "follow the #\n"},
         {"/join #abcdefghijklmnopqrstuvwxyz0123456",
@@ -200,6 +201,9 @@ static void test_chat_errors(void)
          "the #\n"},
         {"/join #b", "! too many rooms: you are in 2 (max 2); /part one first\n"},
         {"/join #a", "*** now talking in #a\n"},
+        {"/topic #a hello", "#a *** alice set the topic: hello\n"},
+        {"/topic #lobby -", "#lobby *** alice cleared the topic\n"},
+        {"/topic #x y", "! you are not in #x; /join #x first\n"},
         {"/part #nope", "! you are not in #nope; /join #nope first\n"},
         {"/switch #zzz", "! you are not in #zzz; /join #zzz first\n"},
         {"/switch", "! usage: /switch #ROOM\n"},
@@ -232,7 +236,8 @@ static void test_chat_errors(void)
         const char *g = took(&a);
         CHECKF(strcmp(g, cases[i].reply) == 0, "%s -> \"%s\"", cases[i].line, g);
     }
-    GOT(&b, "*** alice left (part)\n"); /* the only line bob saw from all that */
+    /* The only lines bob saw from all that. */
+    GOT(&b, "*** alice cleared the topic\n*** alice left (part)\n");
 
     /* Room limits: the server's, then one member's. */
     say(ch, &b, "/join #c");
@@ -246,14 +251,16 @@ static void test_chat_errors(void)
     GOT(&a, "! too many rooms on this server (max 3); /rooms lists them\n");
     say(ch, &b, "/switch #c");
     took(&b);
-    /* A topic is cut to 300 bytes without cutting a character. */
+    /* A topic is at most 300 bytes as sent: longer is refused, not cut. */
     char topic[700] = "/topic ";
-    for (int i = 0; i < 200; i++)
-        strcat(topic, "\xC3\xA9"); /* é: 400 bytes */
+    for (int i = 0; i < 150; i++)
+        strcat(topic, "\xC3\xA9"); /* é: 300 bytes */
     say(ch, &b, topic);
     const char *got = took(&b);
     CHECKF(strlen(got) == strlen("#c *** bob set the topic: \n") + 300, "%zu", strlen(got));
-    CHECK(strstr(got, "\xEF\xBF\xBD") == NULL); /* no broken character */
+    strcat(topic, "!");
+    say(ch, &b, topic);
+    GOT(&b, "! topic too long (max 300 bytes); not set\n");
     say(ch, &b, "/topic -");
     GOT(&b, "#c *** bob cleared the topic\n");
     say(ch, &b, "/quit bye");

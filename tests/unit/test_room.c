@@ -58,9 +58,18 @@ static void test_room_names(void)
         const char *name;
         int ok;
     } names[] = {
-        {"#rust", 1}, {"#a", 1}, {"#team-2_v1.0", 1}, {"#abcdefghijklmnopqrstuvwxyz012345", 1},
+        {"#rust", 1},
+        {"#a", 1},
+        {"#team-2_v1.0", 1},
+        {"#abcdefghijklmnopqrstuvwxyz012345", 1},
         {"#abcdefghijklmnopqrstuvwxyz0123456", 0}, /* 33 after the # */
-        {"#", 0}, {"rust", 0}, {"", 0}, {"#a b", 0}, {"#a,b", 0}, {"#\xC3\xA9", 0}, {"##", 0},
+        {"#", 0},
+        {"rust", 0},
+        {"", 0},
+        {"#a b", 0},
+        {"#a,b", 0},
+        {"#\xC3\xA9", 0},
+        {"##", 0},
         {"#a\x1b", 0},
     };
     for (size_t i = 0; i < ARRAY_LEN(names); i++)
@@ -102,6 +111,20 @@ static void test_rooms_life(void)
     snprintf(a.nick, sizeof a.nick, "zoe");
     room_renamed(&a, "alice");
     CHECK(room_page(lobby, NULL, page, 4) == 2 && page[0] == &b && page[1] == &a);
+
+    /* A member over its bound counts in each of its rooms, as it joins
+     * and parts too. */
+    room_member_over(&a, 1);
+    CHECK(room_nover(lobby) == 1 && room_nover(rust) == 1);
+    room_member_over(&a, 1); /* (again: no change) */
+    CHECK(room_nover(lobby) == 1);
+    room *go = room_make(rs, "#go", 3);
+    seat *ag = room_join(go, &a);
+    CHECK(room_nover(go) == 1);
+    room_part(rs, ag); /* (and #go goes) */
+    room_member_over(&a, 0);
+    CHECK(room_nover(lobby) == 0 && room_nover(rust) == 0);
+    a.cur = ar;
 
     room_set_topic(rust, "talk", 4, "zoe", 123);
     const char *by;

@@ -43,8 +43,13 @@ static int round_trip(chunk *c, line_kind k, const char *a, const char *b, size_
 /* An event as the text dialect spells it for a member of its room alone. */
 static chunk *enc(enum ev_kind kind, const char *from, const char *to, const char *text, size_t n)
 {
-    chat_event ev = {.kind = kind, .room = "#lobby", .from = from, .to = to, .text = text,
-                     .len = strlen(text), .n = n};
+    chat_event ev = {.kind = kind,
+                     .room = "#lobby",
+                     .from = from,
+                     .to = to,
+                     .text = text,
+                     .len = strlen(text),
+                     .n = n};
     return dialect_text.encode(&ev, 0);
 }
 
@@ -128,24 +133,23 @@ void test_roster(void)
         CHECK(round_trip(ev_welcome("guest7", 3), LINE_WELCOME, "guest7", NULL, 3));
         CHECK(round_trip(ev_welcome("solo", 1), LINE_WELCOME, "solo", NULL, 1));
         CHECK(round_trip(enc(EV_JOIN, "alice", NULL, "", 0), LINE_JOIN, "alice", NULL, 0));
-        CHECK(round_trip(enc(EV_QUIT, "alice", NULL, "quit: bye", 0), LINE_LEAVE, "alice", NULL,
-                         0));
+        CHECK(
+            round_trip(enc(EV_QUIT, "alice", NULL, "quit: bye", 0), LINE_LEAVE, "alice", NULL, 0));
         CHECK(round_trip(enc(EV_PART, "alice", NULL, "", 0), LINE_LEAVE, "alice", NULL, 0));
         CHECK(round_trip(enc(EV_NICK, "al", "alice", "", 0), LINE_RENAME, "al", "alice", 0));
         CHECK(round_trip(dialect_notice(W_YOU_ARE "%s", "bob"), LINE_YOU_ARE, "bob", NULL, 0));
         CHECK(round_trip(dialect_notice("2" W_MEMBERS "a, b"), LINE_WHO, "a, b", NULL, 2));
-        CHECK(round_trip(enc(EV_ACTION, "alice", NULL, "left (quit: bye)", 0), LINE_ACTION,
-                         "alice", NULL, 0));
+        CHECK(round_trip(enc(EV_ACTION, "alice", NULL, "left (quit: bye)", 0), LINE_ACTION, "alice",
+                         NULL, 0));
         CHECK(round_trip(enc(EV_MESSAGE, "bob", NULL, "hi", 0), LINE_MSG, "bob", NULL, 0));
         CHECK(round_trip(enc(EV_PRIVATE, "bob", "me", "hi", 0), LINE_PRIV_IN, "bob", NULL, 0));
         CHECK(round_trip(enc(EV_PRIVATE, "me", "bob", "hi", 1), LINE_PRIV_OUT, "bob", NULL, 0));
         /* no member's line starts like a notice, whatever its text */
         static const char *const texts[] = {"", "joined", "left (quit: bye)", "*** x joined"};
         for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-            chunk *m[] = {enc(EV_MESSAGE, "a", NULL, texts[i], 0),
-                          enc(EV_ACTION, "a", NULL, texts[i], 0),
-                          enc(EV_PRIVATE, "a", "b", texts[i], 0),
-                          enc(EV_PRIVATE, "a", "b", texts[i], 1)};
+            chunk *m[] = {
+                enc(EV_MESSAGE, "a", NULL, texts[i], 0), enc(EV_ACTION, "a", NULL, texts[i], 0),
+                enc(EV_PRIVATE, "a", "b", texts[i], 0), enc(EV_PRIVATE, "a", "b", texts[i], 1)};
             for (size_t j = 0; j < 4; j++) {
                 CHECK(memcmp(m[j]->data, W_NOTICE, sizeof W_NOTICE - 1) != 0);
                 chunk_unref(m[j]);
