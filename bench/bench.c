@@ -70,6 +70,8 @@
 #define CHANNEL_MAX    101         /* --channel's limit and its NUL */
 #define LOBBY          "#lobby"    /* the room every hichat member starts in */
 #define SETTLE_S       120         /* how long the members may take to move */
+#define STEP_PAUSE_NS  200000000u  /* quiet between steps ... */
+#define STEP_PAUSE_S   30          /* ... waited for at most this long */
 
 enum target { T_HICHAT, T_REDIS };
 
@@ -866,9 +868,19 @@ static result run_step(double rate)
            r.cpu_ns_per_delivery, r.preempted, r.gen_cpu, r.ok,
            r.backlog ? " (the server stopped reading the senders)" : "");
     fflush(stdout);
-    /* A pause between steps, so one step's backlog does not start the next. */
-    for (uint64_t until = now_ns() + 200000000u; now_ns() < until;)
-        poll_once(until - now_ns());
+    /* A pause between steps, so one step's backlog does not start the next:
+     * at least STEP_PAUSE_NS, and after an overload until the late lines
+     * have stopped coming (a server can take seconds to write off a queue
+     * of millions), for at most STEP_PAUSE_S. */
+    uint64_t start = now_ns(), cap = start + STEP_PAUSE_S * 1000000000ull;
+    for (;;) {
+        uint64_t now = now_ns(), until = start + STEP_PAUSE_NS;
+        if (B.last_read_ns + STEP_PAUSE_NS > until)
+            until = B.last_read_ns + STEP_PAUSE_NS;
+        if (now >= until || now >= cap)
+            break;
+        poll_once(until - now);
+    }
     return r;
 }
 
