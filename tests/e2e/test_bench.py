@@ -162,6 +162,8 @@ def test_bench_says_what_the_server_answered_a_room_command():
 
 
 def test_idle_members_in_five_rooms_cost_under_a_kibibyte_each():
+    # Issue 14's target. Not met when written (about 1,700 bytes here, 1,335
+    # at 10,000 members; docs/performance.md, "Rooms (issue 14)").
     srv = Server("--max-per-ip", "0")
     r, lines = run_bench("-p", srv.port, "-n", 2000, "--in-rooms", 5, "--idle",
                          "--pid", srv.proc.pid)
@@ -169,7 +171,8 @@ def test_idle_members_in_five_rooms_cost_under_a_kibibyte_each():
     idle = only(lines, "idle")
     check(idle["in_rooms"] == "5" and int(idle["server_rss_after_kib"]) > 0, idle["text"])
     if os.environ.get("HICHAT_SANITIZE") != "1":  # ASan's redzones and quarantine
-        check(float(idle["bytes_per_member"]) < 1024, idle["text"])
+        check(float(idle["bytes_per_member"]) < 1024,
+              "issue 14's target, under 1 KiB a member in 5 rooms: %s" % idle["text"])
 
 
 def test_bench_spreads_connections_over_source_addresses():
