@@ -395,7 +395,6 @@ static void cmd_nick(chat *ch, member *m, const char *arg, size_t len)
     if (ch->hooks.log && m->ops->addr)
         ch->hooks.log(ch->hooks.ctx, "nick %s %s %s", m->ops->addr(m), old, nick);
     nicks_rename(ch->nicks, m, nick);
-    room_renamed(m, old);
     chat_event ev = {.kind = EV_NICK, .from = old, .to = m->nick, .time_ms = wall_ms()};
     fanout_shared(ch, m, &ev, 1, NULL);
 }

@@ -185,6 +185,8 @@ void conn_free(conn *c)
     transport_free(&c->tp);
     free(c->in);
     free(c->why_text);
+    free(c->want_nick);
+    free(c->addr);
     free(c->m.who); /* (chat_leave frees it; not for one turned back at the gate) */
     fifo_remove(&s->conns, &c->link);
     free(c);

@@ -44,6 +44,8 @@ static void conn_enter(conn *c)
     server *s = c->s;
     c->flags |= C_JOINED;
     gate_enter(s, &c->m, c->want_nick);
+    free(c->want_nick); /* (asked for once) */
+    c->want_nick = NULL;
     c->join_due_ms = loop_now(s->l) + JOIN_QUIET_MS;
     conn_rearm(c);
 }
@@ -106,8 +108,8 @@ void gate_line(conn *c, const char *line, size_t len)
     case CMD_NICK:
         /* hichat connect asks for its nick first thing: kept for joining. */
         if (cmd.len <= NICK_MAX && !text_nick_invalid(cmd.text, cmd.len)) {
-            memcpy(c->want_nick, cmd.text, cmd.len);
-            c->want_nick[cmd.len] = '\0';
+            free(c->want_nick);
+            c->want_nick = xstrndup(cmd.text, cmd.len);
         }
         break;
     case CMD_QUIT: conn_quit(&c->m, cmd.text, cmd.len); break;
@@ -328,7 +330,7 @@ static void adopt(server *s, int fd, const struct sockaddr *peer, int tls)
     transport_init(&c->tp, fd);
     c->ip = ip;
     c->inet = inet;
-    snprintf(c->addr, sizeof c->addr, "%s", addr);
+    c->addr = xstrdup(addr);
     outq_init(&c->out);
     loop_timer_init(&c->timer, conn_timer);
     c->m.ops = &conn_ops;
@@ -339,6 +341,7 @@ static void adopt(server *s, int fd, const struct sockaddr *peer, int tls)
     if (loop_watch(s->l, fd, LOOP_READ, conn_io, c) < 0) {
         logmsg(s, "refuse %s (epoll_ctl: %s)", addr, errno_name(errno));
         trace_close(fd);
+        free(c->addr);
         free(c);
         return;
     }

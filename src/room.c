@@ -12,7 +12,6 @@ struct room {
     char name[ROOM_NAME_SIZE]; /* as first spelt */
     char key[ROOM_NAME_SIZE];  /* in lower case */
     seat **seats;              /* in no order: swap-removal keeps it dense */
-    seat **sorted;             /* the same seats in /who order */
     size_t n, cap;
     char *topic; /* owned, or NULL */
     char topic_by[NICK_MAX + 1];
@@ -91,7 +90,6 @@ static void room_free(room *r)
         free(r->seats[i]);
     }
     free(r->seats);
-    free(r->sorted);
     free(r->topic);
     free(r);
 }
@@ -218,47 +216,6 @@ static int nick_order(const char *a, const char *b)
     return c ? c : strcmp(a, b);
 }
 
-/* The first index in sorted[0..len) whose nick does not sort before nick,
- * or with after set, the first whose nick sorts after it. The seat self
- * (or NULL) counts as named nick whatever its member is called now: a
- * member being renamed is found under its old nick. */
-static size_t sorted_bound(const room *r, size_t len, const char *nick, int after, const seat *self)
-{
-    size_t lo = 0, hi = len;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const seat *k = r->sorted[mid];
-        int c = k == self ? 0 : nick_order(k->m->nick, nick);
-        if (c < 0 || (after && c == 0))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Puts k into sorted[0..len), which has room for one more. A memmove of
- * pointers: 800 KB at 100k members, cheaper than a tree's per-node
- * allocations for the joins and leaves a room sees. */
-static void sorted_insert(room *r, size_t len, seat *k)
-{
-    size_t i = sorted_bound(r, len, k->m->nick, 0, NULL);
-    memmove(r->sorted + i + 1, r->sorted + i, (len - i) * sizeof *r->sorted);
-    r->sorted[i] = k;
-}
-
-/* Takes k, sorted under nick, out of sorted[0..len). */
-static void sorted_remove(room *r, size_t len, seat *k, const char *nick)
-{
-    size_t i = sorted_bound(r, len, nick, 0, k);
-    /* Nicks are unique, so k is at i; should a caller have broken that,
-     * k is among the equal nicks that follow. */
-    while (i < len && r->sorted[i] != k)
-        i++;
-    if (i < len)
-        memmove(r->sorted + i, r->sorted + i + 1, (len - i - 1) * sizeof *r->sorted);
-}
-
 seat *room_join(room *r, member *m)
 {
     seat *k = xmalloc(sizeof *k);
@@ -269,13 +226,13 @@ seat *room_join(room *r, member *m)
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 4;
         r->seats = xrealloc(r->seats, r->cap * sizeof *r->seats);
-        r->sorted = xrealloc(r->sorted, r->cap * sizeof *r->sorted);
     }
-    sorted_insert(r, r->n, k);
-    k->slot = r->n;
+    k->slot = (uint32_t)r->n;
     r->seats[r->n++] = k;
     if (m->nrooms == m->rcap) {
-        m->rcap = m->rcap ? m->rcap * 2 : 2;
+        /* One more at a time: joins are rare, and an idle member in five
+         * rooms should not carry room for eight. */
+        m->rcap++;
         m->rooms = xrealloc(m->rooms, m->rcap * sizeof *m->rooms);
     }
     m->rooms[m->nrooms++] = k;
@@ -292,7 +249,6 @@ void room_part(rooms *rs, seat *k)
     (void)rs;
     if (m->over)
         r->nover--;
-    sorted_remove(r, r->n, k, m->nick);
     seat *last = r->seats[--r->n];
     r->seats[k->slot] = last;
     last->slot = k->slot;
@@ -321,16 +277,6 @@ seat *room_seat(const member *m, const room *r)
         if (m->rooms[i]->room == r)
             return m->rooms[i];
     return NULL;
-}
-
-void room_renamed(member *m, const char *old)
-{
-    for (size_t i = 0; i < m->nrooms; i++) {
-        seat *k = m->rooms[i];
-        room *r = k->room;
-        sorted_remove(r, r->n, k, old);
-        sorted_insert(r, r->n - 1, k);
-    }
 }
 
 void room_member_over(member *m, int over)
@@ -367,11 +313,59 @@ seat *room_at(const room *r, size_t i)
     return r->seats[i];
 }
 
+/* out[0..n) as a heap with the member that sorts last on top. */
+static void heap_down(member **out, size_t n, size_t i)
+{
+    for (;;) {
+        size_t big = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && nick_order(out[l]->nick, out[big]->nick) > 0)
+            big = l;
+        if (r < n && nick_order(out[r]->nick, out[big]->nick) > 0)
+            big = r;
+        if (big == i)
+            return;
+        member *t = out[i];
+        out[i] = out[big];
+        out[big] = t;
+        i = big;
+    }
+}
+
 size_t room_page(const room *r, const char *after, member **out, size_t max)
 {
-    size_t i = after && *after ? sorted_bound(r, r->n, after, 1, NULL) : 0, k = 0;
-    while (k < max && i < r->n)
-        out[k++] = r->sorted[i++]->m;
+    size_t k = 0;
+    if (max == 0)
+        return 0;
+    /* The max first nicks after `after`: one pass keeping the best so far
+     * in a heap whose top is the worst of them, then the heap sorted. A
+     * room keeps no sorted copy of itself: joins and renames cost nothing,
+     * and a listing costs O(n log max) a page. */
+    for (size_t i = 0; i < r->n; i++) {
+        member *m = r->seats[i]->m;
+        if (after && *after && nick_order(m->nick, after) <= 0)
+            continue;
+        if (k < max) {
+            out[k] = m;
+            for (size_t c = k++; c > 0;) { /* up */
+                size_t p = (c - 1) / 2;
+                if (nick_order(out[c]->nick, out[p]->nick) <= 0)
+                    break;
+                member *t = out[c];
+                out[c] = out[p];
+                out[p] = t;
+                c = p;
+            }
+        } else if (nick_order(m->nick, out[0]->nick) < 0) {
+            out[0] = m;
+            heap_down(out, k, 0);
+        }
+    }
+    for (size_t n = k; n > 1; n--) { /* the heap into ascending order */
+        member *t = out[0];
+        out[0] = out[n - 1];
+        out[n - 1] = t;
+        heap_down(out, n - 1, 0);
+    }
     return k;
 }
 

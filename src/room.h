@@ -3,7 +3,7 @@
  * A member is embedded by its owner (a connection, a UDP peer, the server
  * console); rooms keep pointers to it and never free it. A member may be in
  * many rooms: each stay is a `seat`, owned by the room system, on the
- * room's array (dense, for fan-out; and sorted by nick, for /who pages) and
+ * room's array (dense, for fan-out) and
  * on the member's array (in the order joined, for the current room).
  *
  * Rooms are found by name ignoring ASCII case (room_key) and live while
@@ -29,13 +29,14 @@ typedef struct member member;
 typedef struct dialect dialect;
 struct who_cursor;
 
-/* One member in one room. */
+/* One member in one room: 24 bytes, for a member in many rooms. */
 typedef struct seat {
     room *room;
     member *m;
-    size_t slot;            /* index in the room's dense array */
-    unsigned long long seq; /* order of joining the room: earlier is smaller */
-    int heard;              /* the room was told it joined, so hears it leave */
+    uint32_t slot : 31; /* index in the room's dense array */
+    uint32_t heard : 1; /* the room was told it joined, so hears it leave */
+    uint32_t seq;       /* order of joining the room: earlier is smaller
+                           (4 billion joins of one room before it wraps) */
 } seat;
 
 /* What a member's owner does for the chat. */
@@ -53,12 +54,11 @@ typedef struct member_ops {
 
 struct member {
     char nick[NICK_MAX + 1];
-    char key[NICK_KEY_MAX + 1]; /* text_nick_key(nick), set by nicks.c */
-    size_t keylen;
-    member *hnext; /* nick hash chain (nicks.c) */
-    size_t nslot;  /* index in the nick table's dense array */
-    seat **rooms;  /* the rooms it is in, in the order joined; owned */
-    size_t nrooms, rcap;
+    uint32_t keyhash; /* of text_nick_key(nick), set by nicks.c */
+    uint32_t nslot;   /* index in the nick table's dense array */
+    member *hnext;    /* nick hash chain (nicks.c) */
+    seat **rooms;     /* the rooms it is in, in the order joined; owned */
+    uint32_t nrooms, rcap;
     seat *cur; /* its current room, or NULL */
     const member_ops *ops;
     const dialect *dialect; /* how it speaks */
@@ -97,15 +97,13 @@ seat *room_join(room *r, member *m);
 void room_part(rooms *rs, seat *k);
 /* m's seat to r, or NULL. */
 seat *room_seat(const member *m, const room *r);
-/* Puts m at the right place in every room's nick order after its nick
- * changed from old. */
-void room_renamed(member *m, const char *old);
 
 const char *room_name(const room *r);
 size_t room_count(const room *r);
 seat *room_at(const room *r, size_t i);
 /* Pages through r's members in /who order (see nick_order in room.c):
- * up to max after nick `after` (NULL or "": from the first). */
+ * up to max after nick `after` (NULL or "": from the first). O(n log max):
+ * the room keeps no sorted copy. */
 size_t room_page(const room *r, const char *after, member **out, size_t max);
 
 /* Marks m as over its queue's bound (over) or back under: each of its

@@ -239,7 +239,7 @@ static void server_stats(void *ctx, member *m)
             m, dialect_notice("conn %s %s%s in=%lluB/%llu out=%lluB/%llu rooms=%zu", who, line,
                               c->tp.ssl ? " tls=1" : "", (unsigned long long)c->bytes_in,
                               (unsigned long long)c->lines_in, (unsigned long long)c->bytes_out,
-                              (unsigned long long)c->msgs_out, c->m.nrooms));
+                              (unsigned long long)c->msgs_out, (size_t)c->m.nrooms));
     }
     for (size_t i = 0; i < chat_members(s->chat) && shown <= STATS_CONNS_MAX; i++) {
         member *u = chat_member(s->chat, i);
@@ -251,7 +251,7 @@ static void server_stats(void *ctx, member *m)
                             "udp %s peer=%s verified=%d in=%lluB/%llu out=%lluB/%llu rooms=%zu",
                             u->nick, p->addr_text + 4, p->verified, (unsigned long long)p->bytes_in,
                             (unsigned long long)p->lines_in, (unsigned long long)p->bytes_out,
-                            (unsigned long long)p->msgs_out, u->nrooms));
+                            (unsigned long long)p->msgs_out, (size_t)u->nrooms));
     }
 }
 

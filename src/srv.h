@@ -157,20 +157,21 @@ typedef struct conn {
     uint64_t join_due_ms;                             /* when to announce the join, if not yet */
     uint64_t bytes_in, bytes_out, lines_in, msgs_out; /* for /stats */
     enum reason why;
+    int inet;       /* a TCP peer (not Unix): per-address limits apply */
     char *why_text; /* "quit: REASON", or NULL; owned */
     ipkey ip;
-    int inet;             /* a TCP peer (not Unix): per-address limits apply */
     uint64_t gate_due;    /* the deadline of the handshake or the password */
     uint64_t hold_until;  /* input held back until then (after a wrong password) */
     uint64_t over_ms;     /* when its queue went over --max-queue (C_OVER) */
     uint64_t progress_ms; /* when its socket last took bytes, or its queue
                              last filled from empty: since then it is behind */
     unsigned auth_fails;
-    char want_nick[NICK_MAX + 1]; /* asked for (/nick) before the password */
+    char *want_nick; /* asked for (/nick) before the password; owned, or NULL */
     struct conn *next_pending, *next_leave, *next_dead;
     fifo_link parked; /* on s->parked (C_PARKED) */
     fifo_link link;   /* on s->conns */
-    char addr[NET_ADDRSTRLEN];
+    char *addr;       /* the peer, as the log names it; owned (its length, not
+                         NET_ADDRSTRLEN: an idle member costs little) */
 } conn;
 
 typedef struct udp_peer {

@@ -5,6 +5,7 @@
  * rooms in joining order with the current one right after a part, and page
  * /who in nick order from wherever the last page ended. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -109,7 +110,7 @@ static void test_rooms_life(void)
     CHECK(room_page(lobby, "b", page, 4) == 1 && page[0] == &b); /* "b" < "bob" */
     CHECK(room_page(lobby, "zed", page, 4) == 0);
     snprintf(a.nick, sizeof a.nick, "zoe");
-    room_renamed(&a, "alice");
+    /* (no index to update: pages sort as they go) */
     CHECK(room_page(lobby, NULL, page, 4) == 2 && page[0] == &b && page[1] == &a);
 
     /* A member over its bound counts in each of its rooms, as it joins
@@ -156,8 +157,51 @@ static void test_rooms_life(void)
     CHECK(a.rooms == NULL && a.nrooms == 0);
 }
 
+static int by_who_order(const void *a, const void *b)
+{
+    const member *x = *(member *const *)a, *y = *(member *const *)b;
+    int c = ascii_casecmp(x->nick, y->nick);
+    return c ? c : strcmp(x->nick, y->nick);
+}
+
+/* Pages of any size, through a room in no order, come out in /who order,
+ * each member once, whatever nicks sort alike ignoring case. */
+static void test_room_pages(void)
+{
+    enum { N = 1000 };
+    static member ms[N];
+    member *want[N], *page[64];
+    rooms *rs = rooms_new();
+    room *r = room_make(rs, "#big", 4);
+    unsigned x = 12345;
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        memset(&ms[i], 0, sizeof ms[i]);
+        snprintf(ms[i].nick, sizeof ms[i].nick, "%c%u_%d", (x >> 16) % 2 ? 'N' : 'n',
+                 (x >> 8) % 500, i);
+        room_join(r, &ms[i]);
+        want[i] = &ms[i];
+    }
+    qsort(want, N, sizeof *want, by_who_order);
+    static const size_t sizes[] = {1, 7, 64};
+    for (size_t s = 0; s < ARRAY_LEN(sizes); s++) {
+        char after[NICK_MAX + 1] = "";
+        size_t got = 0, k;
+        int ordered = 1;
+        while ((k = room_page(r, after, page, sizes[s])) > 0) {
+            for (size_t i = 0; i < k; i++)
+                ordered &= got + i < N && page[i] == want[got + i];
+            got += k;
+            snprintf(after, sizeof after, "%s", page[k - 1]->nick);
+        }
+        CHECKF(ordered && got == N, "pages of %zu: %zu members", sizes[s], got);
+    }
+    rooms_free(rs);
+}
+
 void test_room(void)
 {
+    test_room_pages();
     test_nick_keys();
     test_room_names();
     test_rooms_life();
