@@ -5,6 +5,7 @@ numbers themselves come from bench/compare, not from tests.)"""
 
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -162,11 +163,17 @@ def test_bench_says_what_the_server_answered_a_room_command():
 
 
 def test_idle_members_in_five_rooms_cost_under_a_kibibyte_each():
-    # Issue 14's target. Not met when written (about 1,700 bytes here, 1,335
-    # at 10,000 members; docs/performance.md, "Rooms (issue 14)").
+    # Issue 14's target, at the size the targets name: 10,000 members. (At
+    # 2,000 the server's fixed costs and the join storm's leftovers add some
+    # 350 bytes a member: 1,294 bytes there when this was 947 at 10,000.)
+    # The server and the generator each raise their own limit to the hard one.
+    n = 10000
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < n + 100:
+        raise SkipTest("%d members need more descriptors than the hard limit %d" % (n, hard))
     srv = Server("--max-per-ip", "0")
-    r, lines = run_bench("-p", srv.port, "-n", 2000, "--in-rooms", 5, "--idle",
-                         "--pid", srv.proc.pid)
+    r, lines = run_bench("-p", srv.port, "-n", n, "--in-rooms", 5, "--idle",
+                         "--pid", srv.proc.pid, timeout=55)
     check(r.returncode == 0, "exit 0: %s" % r.stderr)
     idle = only(lines, "idle")
     check(idle["in_rooms"] == "5" and int(idle["server_rss_after_kib"]) > 0, idle["text"])
