@@ -16,8 +16,17 @@
  * does not parse either protocol: it finds "~HB" in each complete line,
  * which keeps its cost per delivery small and the same for both servers.
  *
+ * With --rooms K the members are spread over K rooms of equal size instead
+ * of one (Redis: K channels), each member in exactly one, and the senders
+ * over the rooms likewise; with --in-rooms M every member is in the same M
+ * rooms at once (hichat then tags each line with its room). A hichat member
+ * moves by sending /join and /part as it connects, and counts as ready once
+ * the server has confirmed its last command.
+ *
  * Everything runs on one thread and one epoll loop; the program is meant to
- * be pinned to a core of its own (bench/compare does that). */
+ * be pinned to a core of its own (bench/compare does that). One process
+ * holds every connection: 10,000 members need 10,000 descriptors, and the
+ * check at start-up says so when the limit (ulimit -n) is lower. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -42,6 +51,7 @@
 
 #include "histo.h"
 #include "util.h"
+#include "wording.h"
 
 #define MAGIC          "~HB"
 #define MAGIC_LEN      3
@@ -54,6 +64,14 @@
 #define SEND_CAP       (64u << 20) /* a sender's own backlog beyond this fails the step */
 #define CONNECT_WINDOW 256         /* connects in flight at once */
 #define SEND_BATCH_NS  50000       /* how long a busy sender may gather messages */
+#define ROOMS_MAX      1000        /* hichat's default --max-rooms */
+#define IN_ROOMS_MAX   32          /* hichat's default --max-rooms-per-member */
+#define ROOM_NAME_MAX  16          /* "r1000", "m32" and their NUL */
+#define CHANNEL_MAX    101         /* --channel's limit and its NUL */
+#define LOBBY          "#lobby"    /* the room every hichat member starts in */
+#define SETTLE_S       120         /* how long the members may take to move */
+#define STEP_PAUSE_NS  200000000u  /* quiet between steps ... */
+#define STEP_PAUSE_S   30          /* ... waited for at most this long */
 
 enum target { T_HICHAT, T_REDIS };
 
@@ -63,8 +81,9 @@ typedef struct {
     int receiver;  /* counts deliveries (every hichat member; Redis subscribers) */
     int publisher; /* sends messages */
     int connecting;
-    int want_out;   /* EPOLLOUT is registered */
-    uint8_t probed; /* has seen a readiness probe */
+    int want_out;    /* EPOLLOUT is registered */
+    uint8_t probed;  /* has seen a readiness probe */
+    uint8_t settled; /* hichat: the server confirmed its room commands */
     uint16_t carrylen;
     char *carry; /* CARRY_MAX bytes, allocated on first partial line */
     char *words; /* the last error line the server sent (WORDS_MAX), so a
@@ -79,6 +98,9 @@ static struct {
     int members, senders, sources, size;
     double rate, seconds, drain, p99_max_ms, grow;
     int sweep, refine, idle, spin;
+    int rooms;    /* --rooms K: members spread over K rooms (0: one room) */
+    int in_rooms; /* --in-rooms M: every member in the same M rooms */
+    int senders_set;
     pid_t pid;
     const char *channel;
     /* state */
@@ -87,11 +109,15 @@ static struct {
     int ep;
     bconn *c;
     int nconns;
-    int *pub;   /* indexes of publishers */
-    int recips; /* recipients per message */
+    int *pub;                     /* indexes of publishers */
+    char (*pubchan)[CHANNEL_MAX]; /* Redis: each publisher's channel */
+    char layout[40];              /* " rooms=K" or " in_rooms=M" in the report lines */
+    int recips;                   /* recipients per message */
+    int unsettled;                /* hichat members whose room commands are unconfirmed */
     char *rbuf;
     uint64_t recv[MAX_STEPS + 1];
-    histo *hist; /* the current step's */
+    uint64_t tagged[MAX_STEPS + 1]; /* of recv, the lines tagged with a room */
+    histo *hist;                    /* the current step's */
     int step;
     uint64_t last_delivery_ns;
     int dropped;
@@ -170,7 +196,7 @@ static uint64_t server_cpu_ns(void)
     return ns;
 }
 
-/* A field of /proc/PID/status in KiB ("VmRSS:"), or 0 without --pid. */
+/* A number field of /proc/PID/status ("VmRSS:", in KiB), or 0 without --pid. */
 static long server_status_kib(const char *field)
 {
     if (B.pid <= 0)
@@ -198,6 +224,14 @@ static long server_rss_kib(void)
 static long server_hwm_kib(void)
 {
     return server_status_kib("VmHWM:");
+}
+
+/* How often the server was taken off its CPU while it could run: on a
+ * machine shared with other work, the steps where that happened often are
+ * the ones whose latency is not the server's. */
+static long server_preempted(void)
+{
+    return server_status_kib("nonvoluntary_ctxt_switches:");
 }
 
 static void resolve(void)
@@ -229,6 +263,28 @@ static int auto_sources(int nconns)
     if (per < 1)
         per = 1;
     return (nconns + per - 1) / per;
+}
+
+/* The name of room i (0-based) of --rooms ("r1", "r2", ...) or of
+ * --in-rooms ("m1", ...), without hichat's '#': Redis channels use it bare. */
+static void room_name(char *out, int i)
+{
+    snprintf(out, ROOM_NAME_MAX, "%c%d", B.rooms ? 'r' : 'm', i + 1);
+}
+
+/* With --rooms, the room of connection i: a member's (hichat senders are
+ * members 0..S-1), or a Redis publisher's, counted from the first. */
+static int room_of(int i)
+{
+    if (B.target == T_REDIS && i >= B.members)
+        i -= B.members;
+    return i % B.rooms;
+}
+
+/* Whether c is a hichat member that leaves the default room for others. */
+static int moves(const bconn *c)
+{
+    return B.target == T_HICHAT && (B.rooms || B.in_rooms) && c->receiver;
 }
 
 static void watch(bconn *c, uint32_t events, int op)
@@ -265,6 +321,9 @@ static void conn_open(bconn *c, int i)
     c->probed = 0;
     c->carrylen = 0;
     c->outlen = c->outoff = 0;
+    c->settled = !moves(c);
+    if (!c->settled)
+        B.unsettled++;
     watch(c, EPOLLIN | EPOLLOUT, EPOLL_CTL_ADD);
 }
 
@@ -302,6 +361,10 @@ static void conn_lost(bconn *c, const char *why)
     epoll_ctl(B.ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->alive = 0;
+    if (!c->settled) {
+        c->settled = 1;
+        B.unsettled--;
+    }
     B.dropped++;
 }
 
@@ -346,7 +409,10 @@ static unsigned hexval(const char *p, int n, uint64_t *out)
 /* Counts the deliveries in complete lines p[0..n). */
 static void scan(bconn *c, const char *p, size_t n, uint64_t now)
 {
-    const char *end = p + n;
+    const char *base = p, *end = p + n;
+    /* hichat tags a line with its room for a member in several rooms; with
+     * --rooms or --in-rooms the steps count the lines that came tagged. */
+    int tags = B.target == T_HICHAT && (B.rooms || B.in_rooms);
     while ((p = memchr(p, '~', (size_t)(end - p))) != NULL) {
         if (end - p < STAMP_LEN)
             break;
@@ -356,9 +422,16 @@ static void scan(bconn *c, const char *p, size_t n, uint64_t now)
             p++;
             continue;
         }
+        const char *line = p;
         p += STAMP_LEN;
         if (!c->receiver)
             continue;
+        if (tags && step <= MAX_STEPS) {
+            while (line > base && line[-1] != '\n')
+                line--;
+            if (*line == W_ROOM_PREFIX)
+                B.tagged[step]++;
+        }
         if (step == PROBE_STEP) {
             if (!c->probed) {
                 c->probed = 1;
@@ -395,6 +468,28 @@ static void remember_words(bconn *c, const char *p, size_t n)
     c->words[len] = '\0';
 }
 
+/* Looks in complete lines p[0..n) for the confirmation of a moving
+ * member's last command, "*** you left #lobby" (tagged or not); dies on an
+ * error instead, since a member in the wrong rooms would spoil the counts. */
+static void settle(bconn *c, const char *p, size_t n)
+{
+    static const char done[] = W_NOTICE W_YOU_LEFT LOBBY;
+    const char *end = p + n;
+    while (p < end && !c->settled) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)(eol - p); /* complete lines: eol is found */
+        if (len >= strlen(W_ERROR) && memcmp(p, W_ERROR, strlen(W_ERROR)) == 0)
+            die("member %d, moving to its rooms, was told \"%.*s\"", (int)(c - B.c) + 1,
+                (int)(len && p[len - 1] == '\r' ? len - 1 : len), p);
+        const char *hit = memmem(p, len, done, sizeof done - 1);
+        if (hit && (hit + sizeof done - 1 == eol || hit[sizeof done - 1] == '\r')) {
+            c->settled = 1;
+            B.unsettled--;
+        }
+        p = eol + 1;
+    }
+}
+
 static void conn_read(bconn *c)
 {
     for (;;) {
@@ -426,6 +521,8 @@ static void conn_read(bconn *c)
         if (whole) {
             scan(c, B.rbuf, whole, now_ns());
             remember_words(c, B.rbuf, whole);
+            if (!c->settled)
+                settle(c, B.rbuf, whole);
         }
         size_t rest = n - whole;
         if (rest > CARRY_MAX) { /* not a line of ours: keep its tail for a stamp */
@@ -442,6 +539,37 @@ static void conn_read(bconn *c)
     }
 }
 
+/* Queues what puts a new member where it belongs: hichat /join and /part
+ * (the last one, /part, is the one whose confirmation settles it), a Redis
+ * subscriber's SUBSCRIBE. */
+static void queue_rooms(bconn *c)
+{
+    char cmd[IN_ROOMS_MAX * (ROOM_NAME_MAX + 8) + 64], name[ROOM_NAME_MAX];
+    size_t n = 0;
+    int first = 0, count = 1;
+    if (B.rooms)
+        first = room_of((int)(c - B.c));
+    else if (B.in_rooms)
+        count = B.in_rooms;
+    if (B.target == T_REDIS) {
+        n += (size_t)snprintf(cmd, sizeof cmd, "SUBSCRIBE");
+        for (int k = 0; k < count; k++) {
+            if (B.rooms || B.in_rooms)
+                room_name(name, first + k);
+            n += (size_t)snprintf(cmd + n, sizeof cmd - n, " %s",
+                                  B.rooms || B.in_rooms ? name : B.channel);
+        }
+        n += (size_t)snprintf(cmd + n, sizeof cmd - n, "\r\n");
+    } else {
+        for (int k = 0; k < count; k++) {
+            room_name(name, first + k);
+            n += (size_t)snprintf(cmd + n, sizeof cmd - n, "/join #%s\n", name);
+        }
+        n += (size_t)snprintf(cmd + n, sizeof cmd - n, "/part " LOBBY "\n");
+    }
+    conn_queue(c, cmd, n);
+}
+
 static void on_connected(bconn *c)
 {
     int err = 0;
@@ -453,11 +581,8 @@ static void on_connected(bconn *c)
         die_errno(what, err);
     }
     c->connecting = 0;
-    if (B.target == T_REDIS && c->receiver) {
-        char cmd[128];
-        int n = snprintf(cmd, sizeof cmd, "SUBSCRIBE %s\r\n", B.channel);
-        conn_queue(c, cmd, (size_t)n);
-    }
+    if ((B.target == T_REDIS && c->receiver) || moves(c))
+        queue_rooms(c);
     conn_flush(c);
 }
 
@@ -492,8 +617,9 @@ static void poll_once(uint64_t timeout_ns)
     }
 }
 
-/* Formats one message for the target into out; returns its length. */
-static size_t encode(char *out, int step, uint64_t seq, uint64_t t)
+/* Formats one message for the target into out; returns its length. A Redis
+ * message is published to channel. */
+static size_t encode(char *out, const char *channel, int step, uint64_t seq, uint64_t t)
 {
     char payload[4096];
     int n = snprintf(payload, sizeof payload, MAGIC "%02x%08" PRIx32 "%016" PRIx64, step,
@@ -505,8 +631,8 @@ static size_t encode(char *out, int step, uint64_t seq, uint64_t t)
         out[n] = '\n';
         return (size_t)n + 1;
     }
-    int h = snprintf(out, 256, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%d\r\n", strlen(B.channel),
-                     B.channel, n);
+    int h = snprintf(out, 256, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%d\r\n", strlen(channel),
+                     channel, n);
     memcpy(out + h, payload, (size_t)n);
     memcpy(out + h + n, "\r\n", 2);
     return (size_t)h + (size_t)n + 2;
@@ -515,7 +641,7 @@ static size_t encode(char *out, int step, uint64_t seq, uint64_t t)
 static int publish(int who, int step, uint64_t seq, uint64_t t)
 {
     char msg[4096 + 256];
-    size_t n = encode(msg, step, seq, t);
+    size_t n = encode(msg, B.pubchan[who], step, seq, t);
     bconn *c = &B.c[B.pub[who]];
     if (!c->alive || conn_queue(c, msg, n) < 0)
         return -1;
@@ -549,9 +675,11 @@ static void no_losses(int dropped0, const char *what)
 }
 
 /* Connects every member that is not connected (all of them at first; after
- * a step that cost members, those the server dropped), then sends probes
- * until every receiver has heard one, which proves each is in the room
- * whatever the server says on joining, and waits for the room to settle. */
+ * a step that cost members, those the server dropped), waits for hichat to
+ * confirm the room commands of those that move, then sends probes until
+ * every receiver has heard one, which proves each is in its room whatever
+ * the server says on joining, and waits for the rooms to settle. With
+ * --rooms, the first sender of each room probes it. */
 static void join_all(void)
 {
     int dropped0 = B.dropped;
@@ -566,18 +694,29 @@ static void join_all(void)
     while (connecting > 0)
         poll_once(100000000);
     no_losses(dropped0, "connecting");
+    uint64_t deadline = now_ns() + SETTLE_S * 1000000000ull;
+    while (B.unsettled > 0) {
+        if (now_ns() > deadline)
+            die("%d members had not left " LOBBY " for their rooms within %d s", B.unsettled,
+                SETTLE_S);
+        poll_once(100000000);
+        no_losses(dropped0, "moving to the rooms");
+    }
 
     for (int i = 0; i < B.nconns; i++)
         B.c[i].probed = 0;
     B.probes_seen = 0;
+    int probers = B.rooms ? B.rooms : 1;
     /* In hichat the probing member hears everyone but itself. */
-    int need = receivers_total() - (B.target == T_HICHAT ? 1 : 0);
-    uint64_t seq = 0, deadline = now_ns() + 120ull * 1000000000u;
+    int need = receivers_total() - (B.target == T_HICHAT ? probers : 0);
+    uint64_t seq = 0;
+    deadline = now_ns() + 120ull * 1000000000u;
     while (B.probes_seen < need) {
         if (now_ns() > deadline)
             die("only %d of %d members heard a message within 120 s", B.probes_seen, need);
-        if (publish(0, PROBE_STEP, seq++, now_ns()) < 0)
-            die("the first sender's connection is gone");
+        for (int i = 0; i < probers; i++)
+            if (publish(i, PROBE_STEP, seq++, now_ns()) < 0)
+                die("sender %d's connection is gone", i + 1);
         flush_publishers();
         uint64_t until = now_ns() + 300000000u;
         while (B.probes_seen < need && now_ns() < until)
@@ -602,22 +741,31 @@ static void setup(void)
     B.nconns = subs + pubs;
     B.c = xcalloc((size_t)B.nconns, sizeof *B.c);
     B.pub = xcalloc((size_t)B.senders, sizeof *B.pub);
+    B.pubchan = xcalloc((size_t)B.senders, sizeof *B.pubchan);
     for (int i = 0; i < B.nconns; i++)
         B.c[i].receiver = i < subs;
     for (int i = 0; i < B.senders; i++) {
         /* hichat: the first S members also send; Redis: S extra connections */
         B.pub[i] = B.target == T_REDIS ? subs + i : i;
         B.c[B.pub[i]].publisher = 1;
+        if (B.rooms)
+            room_name(B.pubchan[i], room_of(B.pub[i]));
+        else if (B.in_rooms) /* where a hichat member talks: the room joined last */
+            room_name(B.pubchan[i], B.in_rooms - 1);
+        else
+            snprintf(B.pubchan[i], sizeof B.pubchan[i], "%s", B.channel);
     }
-    B.recips = B.target == T_REDIS ? B.members : B.members - 1;
+    int per_room = B.rooms ? B.members / B.rooms : B.members;
+    B.recips = B.target == T_REDIS ? per_room : per_room - 1;
     if (B.sources == 0)
         B.sources = auto_sources(B.nconns);
 
     uint64_t t0 = now_ns();
     join_all();
-    printf("ready target=%s members=%d senders=%d recipients_per_msg=%d sources=%d "
+    printf("ready target=%s members=%d%s senders=%d recipients_per_msg=%d sources=%d "
            "setup_s=%.2f\n",
-           target_name(), B.members, B.senders, B.recips, B.sources, (double)(now_ns() - t0) / 1e9);
+           target_name(), B.members, B.layout, B.senders, B.recips, B.sources,
+           (double)(now_ns() - t0) / 1e9);
     fflush(stdout);
 }
 
@@ -626,6 +774,7 @@ typedef struct {
     uint64_t msgs, expected, got, lost;
     uint64_t p50, p90, p99, p999, max;
     int dropped, backlog, ok;
+    long preempted;
 } result;
 
 static result run_step(double rate)
@@ -635,7 +784,7 @@ static result run_step(double rate)
         die("too many steps");
     histo *h = xcalloc(1, sizeof *h);
     B.hist = h;
-    B.recv[B.step] = 0;
+    B.recv[B.step] = B.tagged[B.step] = 0;
     int dropped0 = B.dropped;
 
     uint64_t total = (uint64_t)llround(rate * B.seconds);
@@ -643,6 +792,7 @@ static result run_step(double rate)
         total = 1;
     double gap = 1e9 / rate;
     uint64_t cpu0 = server_cpu_ns();
+    long pre0 = server_preempted();
     double gen0 = cpu_self_s();
     uint64_t t0 = now_ns() + 1000000u, k = 0;
     B.last_delivery_ns = t0;
@@ -682,6 +832,7 @@ static result run_step(double rate)
     while (B.recv[B.step] < r.expected && now_ns() < end && B.dropped == dropped0)
         poll_once(10000000);
     uint64_t cpu1 = server_cpu_ns();
+    r.preempted = server_preempted() - pre0;
     double gen1 = cpu_self_s();
     double wall = (double)(B.last_delivery_ns - t0) / 1e9;
     if (wall < B.seconds)
@@ -703,32 +854,47 @@ static result run_step(double rate)
     B.hist = NULL;
     free(h);
 
-    printf("step target=%s members=%d rate=%.0f msgs=%" PRIu64 " expected=%" PRIu64
-           " delivered=%" PRIu64 " lost=%" PRIu64 " dropped=%d delivered_per_s=%.0f"
+    char tagged[48] = "";
+    if (B.target == T_HICHAT && (B.rooms || B.in_rooms))
+        snprintf(tagged, sizeof tagged, " tagged=%" PRIu64, B.tagged[B.step]);
+    printf("step target=%s members=%d%s rate=%.0f msgs=%" PRIu64 " expected=%" PRIu64
+           " delivered=%" PRIu64 "%s lost=%" PRIu64 " dropped=%d delivered_per_s=%.0f"
            " p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f"
-           " server_cpu=%.2f server_ns_per_delivery=%.1f gen_cpu=%.2f ok=%d%s\n",
-           target_name(), B.members, rate, r.msgs, r.expected, r.got, r.lost, r.dropped,
-           r.delivered_per_s, (double)r.p50 / 1e3, (double)r.p90 / 1e3, (double)r.p99 / 1e3,
-           (double)r.p999 / 1e3, (double)r.max / 1e3, r.server_cpu, r.cpu_ns_per_delivery,
-           r.gen_cpu, r.ok, r.backlog ? " (the server stopped reading the senders)" : "");
+           " server_cpu=%.2f server_ns_per_delivery=%.1f server_preempted=%ld gen_cpu=%.2f"
+           " ok=%d%s\n",
+           target_name(), B.members, B.layout, rate, r.msgs, r.expected, r.got, tagged, r.lost,
+           r.dropped, r.delivered_per_s, (double)r.p50 / 1e3, (double)r.p90 / 1e3,
+           (double)r.p99 / 1e3, (double)r.p999 / 1e3, (double)r.max / 1e3, r.server_cpu,
+           r.cpu_ns_per_delivery, r.preempted, r.gen_cpu, r.ok,
+           r.backlog ? " (the server stopped reading the senders)" : "");
     fflush(stdout);
-    /* A pause between steps, so one step's backlog does not start the next. */
-    for (uint64_t until = now_ns() + 200000000u; now_ns() < until;)
-        poll_once(until - now_ns());
+    /* A pause between steps, so one step's backlog does not start the next:
+     * at least STEP_PAUSE_NS, and after an overload until the late lines
+     * have stopped coming (a server can take seconds to write off a queue
+     * of millions), for at most STEP_PAUSE_S. */
+    uint64_t start = now_ns(), cap = start + STEP_PAUSE_S * 1000000000ull;
+    for (;;) {
+        uint64_t now = now_ns(), until = start + STEP_PAUSE_NS;
+        if (B.last_read_ns + STEP_PAUSE_NS > until)
+            until = B.last_read_ns + STEP_PAUSE_NS;
+        if (now >= until || now >= cap)
+            break;
+        poll_once(until - now);
+    }
     return r;
 }
 
 static void print_best(const result *best)
 {
     if (!best) {
-        printf("best target=%s members=%d none: even the first rate failed\n", target_name(),
-               B.members);
+        printf("best target=%s members=%d%s none: even the first rate failed\n", target_name(),
+               B.members, B.layout);
         return;
     }
-    printf("best target=%s members=%d rate=%.0f delivered_per_s=%.0f p99_us=%.1f"
+    printf("best target=%s members=%d%s rate=%.0f delivered_per_s=%.0f p99_us=%.1f"
            " server_ns_per_delivery=%.1f\n",
-           target_name(), B.members, best->rate, best->delivered_per_s, (double)best->p99 / 1e3,
-           best->cpu_ns_per_delivery);
+           target_name(), B.members, B.layout, best->rate, best->delivered_per_s,
+           (double)best->p99 / 1e3, best->cpu_ns_per_delivery);
 }
 
 /* Raises the rate by --grow until two rates in a row fail, or one loses a
@@ -759,7 +925,8 @@ static int sweep(void)
         if (r.dropped) { /* the members the last step cost come back first */
             int lost = r.dropped;
             join_all();
-            printf("rejoin target=%s members=%d rejoined=%d\n", target_name(), B.members, lost);
+            printf("rejoin target=%s members=%d%s rejoined=%d\n", target_name(), B.members,
+                   B.layout, lost);
             fflush(stdout);
         }
         rate = (lo + hi) / 2;
@@ -781,9 +948,10 @@ static int idle(long rss0)
     for (uint64_t until = now_ns() + 2000000000u; now_ns() < until;)
         poll_once(until - now_ns());
     long rss1 = server_rss_kib(), hwm = server_hwm_kib();
-    printf("idle target=%s members=%d server_rss_before_kib=%ld server_rss_after_kib=%ld"
+    printf("idle target=%s members=%d%s server_rss_before_kib=%ld server_rss_after_kib=%ld"
            " server_rss_peak_kib=%ld bytes_per_member=%.0f\n",
-           target_name(), B.members, rss0, rss1, hwm, (double)(rss1 - rss0) * 1024.0 / B.members);
+           target_name(), B.members, B.layout, rss0, rss1, hwm,
+           (double)(rss1 - rss0) * 1024.0 / B.members);
     return 0;
 }
 
@@ -802,7 +970,8 @@ static void usage(FILE *f)
           "  -H, --host HOST        server address (default 127.0.0.1)\n"
           "  -p, --port PORT        server port (default 6666 for hichat, 6379 for redis)\n"
           "  -n, --members N        members in the room (default 100)\n"
-          "  -s, --senders S        how many of them send, in turn (default 1)\n"
+          "  -s, --senders S        how many of them send, in turn (default 1; with\n"
+          "                         --rooms K, K: sender i is in room i mod K)\n"
           "  -r, --rate R           messages per second, all senders together\n"
           "                         (default 1000; with --sweep, the first rate)\n"
           "  -d, --seconds D        length of each step (default 2)\n"
@@ -823,6 +992,14 @@ static void usage(FILE *f)
           "                         wake-ups do not add to the latency it measures\n"
           "      --pid PID          the server's process, for CPU and memory figures\n"
           "      --channel NAME     Redis channel (default room)\n"
+          "      --rooms K          spread the N members over K rooms of N/K, each\n"
+          "                         member in exactly one: hichat /join #r1..#rK, then\n"
+          "                         /part " LOBBY "; Redis SUBSCRIBE r1..rK (one each)\n"
+          "      --in-rooms M       put every member in the same M rooms and no other:\n"
+          "                         hichat /join #m1..#mM, then /part " LOBBY " (its\n"
+          "                         lines come tagged); Redis SUBSCRIBE m1..mM; the\n"
+          "                         senders talk in the last (with --idle: the memory\n"
+          "                         of members in several rooms)\n"
           "  -h, --help             this help\n"
           "\n"
           "A hichat server must not rate-limit the senders: start it with --msg-rate 0\n"
@@ -854,7 +1031,9 @@ int main(int argc, char **argv)
         O_SOURCES,
         O_PID,
         O_CHANNEL,
-        O_SPIN
+        O_SPIN,
+        O_ROOMS,
+        O_IN_ROOMS
     };
     static const struct option opts[] = {
         {"target", required_argument, NULL, 't'},
@@ -875,6 +1054,8 @@ int main(int argc, char **argv)
         {"pid", required_argument, NULL, O_PID},
         {"channel", required_argument, NULL, O_CHANNEL},
         {"spin", no_argument, NULL, O_SPIN},
+        {"rooms", required_argument, NULL, O_ROOMS},
+        {"in-rooms", required_argument, NULL, O_IN_ROOMS},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -892,7 +1073,10 @@ int main(int argc, char **argv)
         case 'H': B.host = optarg; break;
         case 'p': B.port = optarg; break;
         case 'n': B.members = (int)num_arg("--members", optarg, 2, 1000000); break;
-        case 's': B.senders = (int)num_arg("--senders", optarg, 1, 100000); break;
+        case 's':
+            B.senders = (int)num_arg("--senders", optarg, 1, 100000);
+            B.senders_set = 1;
+            break;
         case 'r': B.rate = num_arg("--rate", optarg, 0.1, 1e8); break;
         case 'd': B.seconds = num_arg("--seconds", optarg, 0.05, 3600); break;
         case O_DRAIN: B.drain = num_arg("--drain", optarg, 0, 3600); break;
@@ -906,15 +1090,31 @@ int main(int argc, char **argv)
         case O_PID: B.pid = (pid_t)num_arg("--pid", optarg, 1, 1 << 30); break;
         case O_CHANNEL: B.channel = optarg; break;
         case O_SPIN: B.spin = 1; break;
+        case O_ROOMS: B.rooms = (int)num_arg("--rooms", optarg, 1, ROOMS_MAX); break;
+        case O_IN_ROOMS: B.in_rooms = (int)num_arg("--in-rooms", optarg, 1, IN_ROOMS_MAX); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
     }
     if (optind < argc)
         die("unexpected argument '%s' (see --help)", argv[optind]);
+    if (B.rooms && B.in_rooms)
+        die("--rooms and --in-rooms are two layouts; choose one");
+    if (B.rooms) {
+        if (B.members % B.rooms != 0 || B.members / B.rooms < 2)
+            die("--members %d do not make --rooms %d of equal size, 2 or more each", B.members,
+                B.rooms);
+        if (!B.senders_set)
+            B.senders = B.rooms;
+        if (B.senders < B.rooms)
+            die("--senders %d leave some of --rooms %d without a sender", B.senders, B.rooms);
+        snprintf(B.layout, sizeof B.layout, " rooms=%d", B.rooms);
+    } else if (B.in_rooms) {
+        snprintf(B.layout, sizeof B.layout, " in_rooms=%d", B.in_rooms);
+    }
     if (B.senders > B.members)
         die("--senders %d is more than --members %d", B.senders, B.members);
-    if (strlen(B.channel) > 100 || strpbrk(B.channel, " \r\n"))
+    if (strlen(B.channel) > CHANNEL_MAX - 1 || strpbrk(B.channel, " \r\n"))
         die("--channel: a short name without spaces, please");
     if (!B.port)
         B.port = B.target == T_REDIS ? "6379" : "6666";
