@@ -680,6 +680,13 @@ void chat_do(chat *ch, member *m, const chat_cmd *c)
 void chat_input(chat *ch, member *m, const char *line, size_t len)
 {
     chat_cmd c;
+    if (len > ch->opt.max_line) {
+        /* Connections and datagrams are held to it before; the console's
+         * editor takes longer lines, and the cleaning buffer is sized by it. */
+        chat_event ev = {.kind = EV_ERROR, .code = E_LINE_TOO_LONG, .n = ch->opt.max_line};
+        chat_tell(ch, m, &ev);
+        return;
+    }
     if (m->dialect->parse(line, len, &c) == 0)
         chat_do(ch, m, &c);
 }

@@ -339,8 +339,37 @@ static void test_chat_sharing(void)
     chat_free(ch);
 }
 
+/* A line longer than max_line gets its error whoever sends it (the
+ * console's editor takes 4 KB lines even with --max-line 64): the chat's
+ * cleaning buffer is sized for max_line, and nothing else reaches it. */
+static void test_chat_long_lines(void)
+{
+    chat_opts o = {.default_room = "#lobby", .max_rooms = 10, .max_joined = 10,
+                   .announce_max = 1000, .max_line = 64};
+    chat_hooks h = {0};
+    chat *ch = chat_new(&o, &h);
+    rec a, b;
+    rec_init(&a);
+    rec_init(&b);
+    chat_enter(ch, &a.m, "alice", 0);
+    chat_enter(ch, &b.m, "bob", 0);
+    char line[4097];
+    memset(line, 0x1b, sizeof line - 1); /* each byte cleans to two */
+    line[sizeof line - 1] = '\0';
+    say(ch, &a, line);
+    GOT(&a, "! line too long (max 64 bytes); discarded\n");
+    GOT_NOTHING(&b);
+    line[64] = '\0';
+    say(ch, &a, line); /* 64 bytes: fine */
+    CHECK(strncmp(took(&b), "<alice> ^[^[", 12) == 0);
+    chat_leave(ch, &a.m, "quit", 4);
+    chat_leave(ch, &b.m, "quit", 4);
+    chat_free(ch);
+}
+
 void test_chat(void)
 {
+    test_chat_long_lines();
     test_chat_rooms();
     test_chat_errors();
     test_chat_sharing();
