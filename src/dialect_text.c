@@ -114,15 +114,9 @@ static int text_parse(const char *line, size_t len, chat_cmd *out)
         out->len = 0;
         break;
     case CMD_PART:
-        if (alen > 0 && arg[0] == W_ROOM_PREFIX) {
-            split_word(arg, alen, out);
-        } else {
-            out->text = arg;
-            out->len = alen;
-        }
-        break;
     case CMD_TOPIC:
-        /* "#ROOM [TEXT]" is about that room; else TEXT is for the current. */
+        /* "#ROOM [TEXT]" is about that room; else TEXT (a reason, a topic)
+         * is about the current one. */
         if (alen > 0 && arg[0] == W_ROOM_PREFIX) {
             split_word(arg, alen, out);
         } else {

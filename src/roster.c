@@ -14,18 +14,6 @@ static int is_nick(const char *s, size_t n)
     return n > 0 && n <= NICK_MAX && text_nick_invalid(s, n) == NULL;
 }
 
-static int starts(const char *s, size_t n, const char *lit)
-{
-    size_t l = strlen(lit);
-    return n >= l && memcmp(s, lit, l) == 0;
-}
-
-static int ends(const char *s, size_t n, const char *lit)
-{
-    size_t l = strlen(lit);
-    return n >= l && memcmp(s + n - l, lit, l) == 0;
-}
-
 /* A decimal count at s[0..n); the digits it took, or 0. */
 static size_t number(const char *s, size_t n, size_t *v)
 {
@@ -60,27 +48,27 @@ static void notice(const char *s, size_t n, line_info *li)
     li->a = s;
     li->alen = p ? (size_t)(p - s) : n;
 
-    if (starts(s, n, W_WELCOME) && (p = find(s, n, " (")) != NULL) {
+    if (line_starts(s, n, W_WELCOME) && (p = find(s, n, " (")) != NULL) {
         const char *nick = s + wl;
         size_t nl = (size_t)(p - nick), rest = n - (size_t)(p + 2 - s);
         if (is_nick(nick, nl) && (d = number(p + 2, rest, &v)) > 0 &&
-            starts(p + 2 + d, rest - d, W_HERE)) {
+            line_starts(p + 2 + d, rest - d, W_HERE)) {
             li->kind = LINE_WELCOME;
             li->a = nick, li->alen = nl, li->count = v;
         }
         return;
     }
     if ((d = number(s, n, &v)) > 0 &&
-        (starts(s + d, n - d, W_MEMBERS) || starts(s + d, n - d, W_MEMBER))) {
+        (line_starts(s + d, n - d, W_MEMBERS) || line_starts(s + d, n - d, W_MEMBER))) {
         const char *list = memchr(s, ':', n) + 2;
         li->kind = LINE_WHO;
         li->count = v;
         li->a = list, li->alen = n - (size_t)(list - s);
         return;
     }
-    if (starts(s, n, W_YOU_ARE)) {
+    if (line_starts(s, n, W_YOU_ARE)) {
         size_t k = sizeof W_YOU_ARE - 1;
-        if (starts(s, n, W_YOU_ARE_ALREADY))
+        if (line_starts(s, n, W_YOU_ARE_ALREADY))
             k = sizeof W_YOU_ARE_ALREADY - 1;
         if (is_nick(s + k, n - k)) {
             li->kind = LINE_YOU_ARE;
@@ -88,12 +76,12 @@ static void notice(const char *s, size_t n, line_info *li)
         }
         return;
     }
-    if (ends(s, n, W_JOINED) && is_nick(s, n - jl)) {
+    if (line_ends(s, n, W_JOINED) && is_nick(s, n - jl)) {
         li->kind = LINE_JOIN;
         li->alen = n - jl;
         return;
     }
-    if ((p = find(s, n, W_LEFT)) != NULL && ends(s, n, ")") && (size_t)(p - s) + ll < n &&
+    if ((p = find(s, n, W_LEFT)) != NULL && line_ends(s, n, ")") && (size_t)(p - s) + ll < n &&
         is_nick(s, (size_t)(p - s))) {
         li->kind = LINE_LEAVE;
         li->alen = (size_t)(p - s);
@@ -130,21 +118,21 @@ void line_parse(const char *s, size_t n, line_info *li)
     li->kind = LINE_OTHER;
     if (n == 0)
         return;
-    if (starts(s, n, W_NOTICE)) {
+    if (line_starts(s, n, W_NOTICE)) {
         notice(s + sizeof W_NOTICE - 1, n - (sizeof W_NOTICE - 1), li);
         return;
     }
-    if (starts(s, n, W_ACTION)) {
+    if (line_starts(s, n, W_ACTION)) {
         action(s + sizeof W_ACTION - 1, n - (sizeof W_ACTION - 1), li);
         return;
     }
-    if (starts(s, n, W_ERROR)) {
+    if (line_starts(s, n, W_ERROR)) {
         li->kind = LINE_ERROR;
         li->text = sizeof W_ERROR - 1;
         return;
     }
     /* "<nick> text", "*nick* text", "-> *nick* text" */
-    size_t off = starts(s, n, "-> *") ? 4 : 1;
+    size_t off = line_starts(s, n, "-> *") ? 4 : 1;
     char close = off == 4 || s[0] == '*' ? '*' : '>';
     if (n < off + 1 || (off == 1 && s[0] != '<' && s[0] != '*'))
         return;

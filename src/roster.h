@@ -13,6 +13,7 @@
 #define HICHAT_ROSTER_H
 
 #include <stddef.h>
+#include <string.h>
 
 /* Most nicks kept; a bigger room's others are simply not completed. */
 #define ROSTER_MAX 20000
@@ -79,5 +80,19 @@ unsigned nick_colour(const char *nick, size_t len, unsigned ncolours);
 /* Whether text[0..n) names nick as a word of its own (ASCII case ignored;
  * "alice," and "@alice" do, "malice" does not). */
 int mentions(const char *text, size_t n, const char *nick, size_t nlen);
+
+/* Whether s[0..n) starts (ends) with the text lit: the client's readers
+ * (roster.c, session.c) match the server's wording.h fragments with these. */
+static inline int line_starts(const char *s, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    return n >= l && memcmp(s, lit, l) == 0;
+}
+
+static inline int line_ends(const char *s, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    return n >= l && memcmp(s + n - l, lit, l) == 0;
+}
 
 #endif

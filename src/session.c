@@ -41,18 +41,6 @@ size_t session_tag(const char *line, size_t len)
     return l && l < len && line[l] == ' ' ? l + 1 : 0;
 }
 
-static int starts(const char *s, size_t n, const char *lit)
-{
-    size_t l = strlen(lit);
-    return n >= l && memcmp(s, lit, l) == 0;
-}
-
-static int ends(const char *s, size_t n, const char *lit)
-{
-    size_t l = strlen(lit);
-    return n >= l && memcmp(s + n - l, lit, l) == 0;
-}
-
 enum { R_NONE, R_JOINED, R_LEFT, R_TALKING, R_TOPIC };
 
 /* A notice about our rooms in s[0..n) (a line less its tag): which, with
@@ -60,33 +48,33 @@ enum { R_NONE, R_JOINED, R_LEFT, R_TALKING, R_TOPIC };
 static int rooms_notice(const char *s, size_t n, const char **name, size_t *nl, size_t *count)
 {
     static const size_t pl = sizeof W_NOTICE - 1;
-    if (!starts(s, n, W_NOTICE))
+    if (!line_starts(s, n, W_NOTICE))
         return R_NONE;
     s += pl, n -= pl;
-    if (starts(s, n, W_YOU_JOINED)) {
+    if (line_starts(s, n, W_YOU_JOINED)) {
         size_t k = sizeof W_YOU_JOINED - 1, l = name_len(s + k, n - k), v = 0, d = 0;
         const char *p = s + k + l;
         size_t rest = n - k - l;
-        if (!l || !starts(p, rest, " ("))
+        if (!l || !line_starts(p, rest, " ("))
             return R_NONE;
         for (p += 2, rest -= 2; d < rest && d < 9 && p[d] >= '0' && p[d] <= '9'; d++)
             v = v * 10 + (size_t)(p[d] - '0');
-        if (d == 0 || !starts(p + d, rest - d, W_HERE))
+        if (d == 0 || !line_starts(p + d, rest - d, W_HERE))
             return R_NONE;
         *name = s + k, *nl = l, *count = v;
         return R_JOINED;
     }
-    if (starts(s, n, W_YOU_LEFT) &&
+    if (line_starts(s, n, W_YOU_LEFT) &&
         is_name(s + sizeof W_YOU_LEFT - 1, n - (sizeof W_YOU_LEFT - 1))) {
         *name = s + sizeof W_YOU_LEFT - 1, *nl = n - (sizeof W_YOU_LEFT - 1);
         return R_LEFT;
     }
-    if (starts(s, n, W_TALKING_IN) &&
+    if (line_starts(s, n, W_TALKING_IN) &&
         is_name(s + sizeof W_TALKING_IN - 1, n - (sizeof W_TALKING_IN - 1))) {
         *name = s + sizeof W_TALKING_IN - 1, *nl = n - (sizeof W_TALKING_IN - 1);
         return R_TALKING;
     }
-    if (starts(s, n, W_TOPIC_OF)) {
+    if (line_starts(s, n, W_TOPIC_OF)) {
         size_t k = sizeof W_TOPIC_OF - 1, l = name_len(s + k, n - k);
         if (l && k + l < n && s[k + l] == ':') {
             *name = s + k, *nl = l;
@@ -94,7 +82,7 @@ static int rooms_notice(const char *s, size_t n, const char **name, size_t *nl, 
         }
         return R_NONE;
     }
-    if (ends(s, n, W_NO_TOPIC) && is_name(s, n - (sizeof W_NO_TOPIC - 1))) {
+    if (line_ends(s, n, W_NO_TOPIC) && is_name(s, n - (sizeof W_NO_TOPIC - 1))) {
         *name = s, *nl = n - (sizeof W_NO_TOPIC - 1);
         return R_TOPIC;
     }
