@@ -325,8 +325,8 @@ def test_tls_members_sending_at_once_all_get_through():
     for t in threads:
         t.join(40)
     for i in range(2):
-        check(b"END-%d" % (1 - i) in got[i], "member %d got %d bytes, not all of the other's"
-              % (i, len(got[i])))
+        check(b"END-%d" % (1 - i) in got[i], "member %d got %d bytes, not all of the other's; "
+              "log: %s" % (i, len(got[i]), srv.log_tail()))
         check(len(re.findall(rb"> c%d line \d{5} x{80}\n" % (1 - i), got[i])) == 20000,
               "every line, whole")
     cpu0 = proc_cpu_seconds(srv.proc.pid)
