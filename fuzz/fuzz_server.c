@@ -238,6 +238,22 @@ static void check_line(state *st, client *c, const char *line, size_t len)
                     (int)len, line);
         i += (size_t)k;
     }
+    if (len > 0 && line[0] == '#') {
+        /* "#room " before a line about a room (protocol.md, "Rooms"): a
+         * room name, then a member's line or a notice, checked as any. */
+        size_t t = 1;
+        while (t < len && t <= 33 &&
+               ((line[t] >= 'a' && line[t] <= 'z') || (line[t] >= 'A' && line[t] <= 'Z') ||
+                (line[t] >= '0' && line[t] <= '9') || line[t] == '-' || line[t] == '_' ||
+                line[t] == '.'))
+            t++;
+        FUZZ_CHECKF(t > 1 && t <= 33 && t < len && line[t] == ' ', "a bad room tag: \"%.*s\"",
+                    (int)len, line);
+        line += t + 1;
+        len -= t + 1;
+        FUZZ_CHECKF(len > 0 && (line[0] == '<' || line[0] == '*'),
+                    "a tag before neither a member's line nor a notice: \"%.*s\"", (int)len, line);
+    }
     if (len > 0 && line[0] == '<')
         check_message(st, line, len);
     track_nick(c, line, len);
