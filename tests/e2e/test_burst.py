@@ -335,11 +335,12 @@ def test_tls_members_sending_at_once_all_get_through():
 
 
 def test_a_slow_reader_holds_up_its_own_rooms_only():
-    # A member that reads, but far slower than #slow talks, stays over its
-    # bound for up to 2 s before it loses its seat; meanwhile #slow takes no
-    # input (its senders wait, nothing is lost) - but #lobby, where the slow
-    # member is not, goes on as if nothing happened (issue 14: a room's slow
-    # reader must not hold up the other rooms; before, it held up them all).
+    # A member that reads, but far slower than #slow talks, is over its
+    # bound again and again; each time #slow takes no input until it is
+    # back under (its senders wait, nothing is lost) - but #lobby, where the
+    # slow member is not, goes on as if nothing happened (issue 14: a room's
+    # slow reader must not hold up the other rooms; before, it held up them
+    # all, for most of a second each time here).
     srv = Server("--max-queue", "65536", "--msg-rate", "0")
     slow = socket.socket()
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -359,11 +360,14 @@ def test_a_slow_reader_holds_up_its_own_rooms_only():
             got += chunk
     stop = threading.Event()
 
-    def read_slowly():  # 1 KB every 100 ms: progress, so over until BEHIND_MS
+    def read_slowly():
+        # 2 KB (half its receive buffer, so the window reopens) every 100 ms:
+        # its socket takes something well within every 0.5 s (STALL_MS), at
+        # 20 KB/s, far slower than #slow is flooded.
         slow.settimeout(0.1)
         while not stop.is_set():
             try:
-                if not slow.recv(1024):
+                if not slow.recv(2048):
                     return
             except socket.timeout:
                 pass
@@ -406,15 +410,11 @@ def test_a_slow_reader_holds_up_its_own_rooms_only():
     try:
         t0 = time.monotonic()
         i = 0
-        while "(output queue full)" not in srv.stderr() and time.monotonic() - t0 < 20:
+        while time.monotonic() - t0 < 3:
             sent[i] = time.monotonic()
             talker.sendall(b"ping %d\n" % i)
             i += 1
             time.sleep(0.05)
-        check("(output queue full)" in srv.stderr(),
-              "the slow reader was never dropped; log: %s" % srv.log_tail())
-        check(time.monotonic() - t0 > 1.5, "the slow reader was dropped before it held #slow "
-              "up for long: the test proves nothing (%.1f s)" % (time.monotonic() - t0))
         deadline = time.monotonic() + 5
         while len(arrivals) < len(sent) and time.monotonic() < deadline:
             time.sleep(0.05)
