@@ -883,6 +883,19 @@ class FakeServer:
         self.thread.join(5)
 
 
+def logged_port(log, timeout=5.0):
+    """The port of the "listening on ADDR:PORT" line a server started in a
+    terminal (tmux) writes to its log file, waiting for it to appear."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(log):
+            m = re.search(r"listening on [^\s]+:(\d+)", open(log).read())
+            if m:
+                return int(m.group(1))
+        time.sleep(0.05)
+    check(False, "the console server never printed 'listening on' to %s" % log)
+
+
 def proc_cpu_seconds(pid):
     """User + system CPU time a process has used, from /proc."""
     with open("/proc/%d/stat" % pid) as f:

@@ -1086,15 +1086,7 @@ def test_rooms_server_console_joins_a_room_and_talks_there():
     log = os.path.join(tmpdir(), "rooms-console.stderr")
     cmd = "%s serve --port 0 --nick boss --msg-rate 0 2>%s" % (shlex.quote(HICHAT), shlex.quote(log))
     t = Tmux(cmd, width=200, height=40)
-    port = None
-    deadline = time.monotonic() + 5
-    while port is None and time.monotonic() < deadline:
-        if os.path.exists(log):
-            m = re.search(r"listening on [^\s]+:(\d+)", open(log).read())
-            if m:
-                port = int(m.group(1))
-        time.sleep(0.05)
-    check(port, "the console server never printed 'listening on'")
+    port = harness.logged_port(log)
     ops, = crew(_PortOnly(port), "ops")
     lob = _PortOnly(port).client(name="lob")
     lob.nick = lob.greeting()

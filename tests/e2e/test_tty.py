@@ -8,7 +8,7 @@ import shlex
 import subprocess
 import time
 
-from harness import (HICHAT, Client, FakeServer, Server, Tmux, check, scan_for_sanitizer, tmpdir,
+from harness import (HICHAT, Client, FakeServer, Server, Tmux, check, logged_port, scan_for_sanitizer, tmpdir,
                      title_of)
 
 
@@ -155,15 +155,7 @@ def test_server_console_is_a_participant():
     log = os.path.join(tmpdir(), "console.stderr")
     cmd = "%s serve --port 0 --nick boss 2>%s" % (shlex.quote(HICHAT), shlex.quote(log))
     t = Tmux(cmd, width=300)  # /stats lines are long: no wrapping
-    deadline = time.monotonic() + 5
-    port = None
-    while port is None and time.monotonic() < deadline:
-        if os.path.exists(log):
-            m = re.search(r"listening on [^\s]+:(\d+)", open(log).read())
-            if m:
-                port = int(m.group(1))
-        time.sleep(0.05)
-    check(port, "the console server never printed 'listening on'")
+    port = logged_port(log)
     c = Client(port)
     c.greeting()
     t.wait_screen(r"\*\*\* guest\d+ joined")
